@@ -1,0 +1,72 @@
+# CNNs and Generative Models: the two commands are `make book` and `make test`.
+# Both create .venv (Python 3.11 preferred) and install the tested set from constraints.txt
+# when it is missing or when pyproject.toml/constraints.txt changed, and only then.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+ASSIGNMENTS := $(notdir $(wildcard solutions/[0-9]*))
+# nbgrader and nbval run notebooks on the kernel named "python3"; point Jupyter at the
+# kernel of this virtual environment only, whatever kernels the machine has elsewhere.
+export JUPYTER_PATH := $(CURDIR)/$(VENV)/share/jupyter
+export PYDEVD_DISABLE_FILE_VALIDATION := 1
+
+.PHONY: help install book test test-fast lab exercises autograde feedback grades benchmark constraints clean
+
+help:
+	@echo "make book        build the executed book into _build/html"
+	@echo "make test        run every test: unit tests, doctests, nbval over book/ and solutions/, grading checks"
+	@echo "make lab         open JupyterLab (with nbgrader) in the project environment"
+	@echo "make exercises   regenerate exercises/ from solutions/ with nbgrader generate_assignment"
+	@echo "make autograde A=01-convolution   grade submitted/*/A, then 'make feedback A=...' and 'make grades'"
+	@echo "make benchmark   time the convolution paths (CPU, and CUDA when present) into benchmarks/results/"
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=23.2"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[book,dev]"
+	$(BIN)/python -m ipykernel install --prefix $(VENV) --name python3 --display-name "Python 3 (cnnlib)" >/dev/null
+	touch $(STAMP)
+
+install: $(STAMP)
+
+book: $(STAMP)
+	$(BIN)/jupyter-book build . --keep-going
+	@echo "Open _build/html/index.html"
+
+test: $(STAMP)
+	$(BIN)/python -m pytest --nbval-lax --nbval-current-env tests cnnlib book solutions
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow" tests cnnlib
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab
+
+exercises: $(STAMP)
+	for a in $(ASSIGNMENTS); do $(BIN)/nbgrader generate_assignment $$a --force --no-db || exit 1; done
+
+# Instructor loop: submissions live in submitted/<student>/<assignment>/<notebook>.ipynb
+# (or use `nbgrader zip_collect`); grades land in grades.csv.
+autograde: $(STAMP)
+	@test -n "$(A)" || { echo "usage: make autograde A=01-convolution"; exit 2; }
+	$(BIN)/nbgrader db assignment add $(A) >/dev/null 2>&1 || true
+	$(BIN)/nbgrader autograde $(A) --create
+
+feedback: $(STAMP)
+	@test -n "$(A)" || { echo "usage: make feedback A=01-convolution"; exit 2; }
+	$(BIN)/nbgrader generate_feedback $(A)
+
+grades: $(STAMP)
+	$(BIN)/nbgrader export --to grades.csv
+	@echo "Scores written to grades.csv"
+
+benchmark: $(STAMP)
+	$(BIN)/python benchmarks/conv.py
+
+constraints: $(STAMP)
+	{ head -3 constraints.txt; $(BIN)/python -m pip freeze --exclude-editable | sed 's/^torch==\(.*\)+cpu/torch==\1/'; } > constraints.new && mv constraints.new constraints.txt
+
+clean:
+	rm -rf _build .jupyter_cache gradebook.db autograded feedback submitted grades.csv

@@ -1,0 +1,47 @@
+"""cnnlib: the companion library of the course book *CNNs and Generative Models*.
+
+Reference implementations of what the book teaches, written in plain PyTorch and tested
+against PyTorch's own kernels. Everything follows the device of its inputs; pick one with
+:func:`default_device` (CUDA, then MPS, then CPU).
+
+Submodules (imported on first use, so ``import cnnlib`` stays light):
+
+- :mod:`cnnlib.ops`: convolution (loops, im2col + GEMM, FFT), padding, pooling, locally
+  connected and tiled convolution, receptive fields, classic filters.
+- :mod:`cnnlib.data`: the fixed MNIST-5k split, sklearn digits, scikit-image photos, DNA
+  sequences with planted motifs, the MNIST IDX reader.
+- :mod:`cnnlib.train`: :func:`~cnnlib.train.fit` and :class:`~cnnlib.train.History`.
+- :mod:`cnnlib.viz`: image grids, kernels, feature maps, training curves.
+
+Example:
+    >>> import cnnlib
+    >>> cnnlib.default_device().type in {"cuda", "mps", "cpu"}
+    True
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from cnnlib.device import default_device, seed_everything
+from cnnlib.summary import summary
+
+__version__ = "0.1.0"
+
+_SUBMODULES = ("ops", "data", "train", "viz")
+
+__all__ = ["default_device", "seed_everything", "summary", *_SUBMODULES]
+
+
+def __getattr__(name: str) -> Any:
+    """Import a submodule on first attribute access (PEP 562)."""
+    if name in _SUBMODULES:
+        module = importlib.import_module(f"cnnlib.{name}")
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'cnnlib' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + list(_SUBMODULES))
