@@ -57,3 +57,15 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         for path, seconds, budget in over:
             print(f"\nnotebook over its time budget: {path} took {seconds:.1f} s > {budget:.0f} s")
         session.exitstatus = 1
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip tests marked ``gpu`` when no CUDA device is visible."""
+    import torch
+
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA device")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)
