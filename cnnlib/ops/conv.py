@@ -226,6 +226,8 @@ def conv2d_fft(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
     xp, s, d, (H_out, W_out) = _prepare(x, weight, bias, stride, padding, dilation, groups, padding_mode)
     N, C = x.shape[:2]
     C_out, C_g, kH, kW = weight.shape
+    if N == 0:  # MKL's FFT rejects empty batches
+        return _add_bias(x.new_zeros(0, C_out, H_out, W_out), bias)
     Hp, Wp = xp.shape[2:]
     kernel = weight.new_zeros(C_out, C_g, Hp, Wp)
     kernel[:, :, :d[0] * (kH - 1) + 1:d[0], :d[1] * (kW - 1) + 1:d[1]] = weight  # dilated, zero-padded
