@@ -11,6 +11,8 @@ ASSIGNMENTS := $(notdir $(wildcard solutions/[0-9]*))
 # kernel of this virtual environment only, whatever kernels the machine has elsewhere.
 export JUPYTER_PATH := $(CURDIR)/$(VENV)/share/jupyter
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
+# nbgrader calls `alembic` (installed in .venv) to create its gradebook.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: help install book test test-fast lab exercises autograde feedback grades benchmark constraints clean
 
