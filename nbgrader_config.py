@@ -29,3 +29,8 @@ c.OverwriteCells.add_missing_cells = True
 
 # Feedback HTML must not reveal the hidden tests.
 c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
+
+# `nbgrader zip_collect <assignment>` reads downloaded/<assignment>/archive/ (files or .zip
+# archives from a learning platform) and files them under submitted/. Expected file names:
+# <student-id>_<notebook>.ipynb, e.g. alice_convolution.ipynb; adapt the pattern to your platform.
+c.FileNameCollectorPlugin.named_regexp = r"(?P<student_id>[^_/\\]+)_(?P<file_id>[^/\\]+\.ipynb)$"
