@@ -33,4 +33,4 @@ c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPr
 # `nbgrader zip_collect <assignment>` reads downloaded/<assignment>/archive/ (files or .zip
 # archives from a learning platform) and files them under submitted/. Expected file names:
 # <student-id>_<notebook>.ipynb, e.g. alice_convolution.ipynb; adapt the pattern to your platform.
-c.FileNameCollectorPlugin.named_regexp = r"(?P<student_id>[^_/\\]+)_(?P<file_id>[^/\\]+\.ipynb)$"
+c.FileNameCollectorPlugin.named_regexp = r".*[/\\](?P<student_id>[^_/\\]+)_(?P<file_id>[^/\\]+\.ipynb)$"
