@@ -25,7 +25,7 @@ import importlib
 from typing import Any
 
 from cnnlib.device import default_device, seed_everything
-from cnnlib.summary import summary
+from cnnlib.model_summary import summary
 
 __version__ = "0.1.0"
 

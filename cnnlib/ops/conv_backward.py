@@ -76,6 +76,7 @@ class Conv2dFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias, stride, padding, dilation):  # type: ignore[override]
+        """Convolve with :func:`~cnnlib.ops.conv2d_im2col`, saving ``x`` and ``weight``."""
         ctx.save_for_backward(x, weight)
         ctx.conf = (stride, padding, dilation)
         ctx.has_bias = bias is not None
@@ -83,6 +84,7 @@ class Conv2dFunction(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, dout):  # type: ignore[override]
+        """Return :func:`conv2d_backward`'s ``(dx, dw, db)`` (``None`` for the other arguments)."""
         x, weight = ctx.saved_tensors
         dx, dw, db = conv2d_backward(dout, x, weight, *ctx.conf)
         return dx, dw, (db if ctx.has_bias else None), None, None, None

@@ -1,4 +1,4 @@
-"""Tests for cnnlib.summary.
+"""Tests for cnnlib.model_summary (cnnlib.summary).
 
 Reference: ``sum(p.numel())`` over the model's parameters, and output shapes of a forward pass
 written in the test; hand-counted parameters for LeNet-like layers (5*5*1*6 + 6 = 156, ...).
