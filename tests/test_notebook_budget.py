@@ -1,0 +1,43 @@
+"""The notebook time budget of conftest.py: a notebook over its budget fails the run.
+
+Reference: an inner pytest run (a subprocess with nbval) on notebooks written by the test, one
+sleeping longer than its ``cnnlib.budget_s`` metadata and one well inside the default 60 s.
+"""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def write_notebook(path: Path, source: str, budget: float | None) -> None:
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    if budget is not None:
+        nb.metadata["cnnlib"] = {"budget_s": budget}
+    nbformat.write(nb, path)
+
+
+def run_pytest(folder: Path, *names: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env", "-p", "no:cacheprovider",
+                           *names], cwd=folder, capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.slow
+def test_over_budget_notebook_fails_the_run_and_fast_one_passes(tmp_path):
+    shutil.copy(ROOT / "conftest.py", tmp_path / "conftest.py")
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    write_notebook(tmp_path / "slow.ipynb", "import time\ntime.sleep(1.5)", budget=0.5)
+    write_notebook(tmp_path / "fast.ipynb", "x = 1 + 1", budget=None)
+    slow = run_pytest(tmp_path, "slow.ipynb")
+    assert slow.returncode == 1, slow.stdout[-2000:]
+    assert "slow.ipynb  OVER BUDGET" in slow.stdout
+    assert "notebook over its time budget: slow.ipynb" in slow.stdout
+    fast = run_pytest(tmp_path, "fast.ipynb")
+    assert fast.returncode == 0, fast.stdout[-2000:]
+    assert "/    60 s  fast.ipynb" in fast.stdout
