@@ -120,3 +120,17 @@ def test_exercises_are_not_stale(graded: Course):
         f"exercises/{graded.a.name} differs from what `nbgrader generate_assignment` makes of "
         f"solutions/{graded.a.name}: run `make exercises` and commit the result"
     )
+
+
+def test_validate_button_passes_the_solution_and_flags_the_release(graded: Course, tmp_path):
+    """What a student's Validate button runs (nbgrader.validator.Validator, not the CLI's exit code)."""
+    from nbgrader.validator import Validator
+
+    solution, release = tmp_path / "solution.ipynb", tmp_path / "release.ipynb"
+    nbformat.write(graded.filled(), solution)
+    nbformat.write(graded.release, release)
+    assert Validator().validate(str(solution)) == {}
+    failed = Validator().validate(str(release)).get("failed", [])
+    n_tests = sum(1 for c in graded.release.cells if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code")
+    assert len(failed) == n_tests, f"expected every one of the {n_tests} test cells to fail on the release, got {len(failed)}"
+    assert "NotImplementedError" in failed[0]["raw_error"]
