@@ -82,6 +82,15 @@ def evaluate(
 
     Returns:
         tuple[float, float]: ``(loss, accuracy)``; accuracy in [0, 1].
+
+    Example:
+        >>> from torch.utils.data import TensorDataset
+        >>> model = nn.Linear(2, 2)
+        >>> with torch.no_grad():
+        ...     _ = model.weight.copy_(torch.eye(2)); _ = model.bias.zero_()
+        >>> loader = DataLoader(TensorDataset(torch.tensor([[1., 0.], [0., 1.], [2., 3.]]), torch.tensor([0, 1, 0])))
+        >>> round(evaluate(model, loader)[1], 3)  # the third point is misclassified
+        0.667
     """
     loss_fn = loss_fn or nn.CrossEntropyLoss()
     device = _device_of(model, device)
@@ -102,7 +111,14 @@ def evaluate(
 
 @torch.no_grad()
 def predict(model: nn.Module, loader: DataLoader, device: torch.device | str | None = None) -> torch.Tensor:
-    """Concatenated model outputs (logits) over a loader, on the CPU: ``Tensor[N, K]``."""
+    """Concatenated model outputs (logits) over a loader, on the CPU: ``Tensor[N, K]``.
+
+    Example:
+        >>> from torch.utils.data import TensorDataset
+        >>> loader = DataLoader(TensorDataset(torch.randn(10, 3), torch.zeros(10).long()), batch_size=4)
+        >>> predict(nn.Linear(3, 5), loader).shape
+        torch.Size([10, 5])
+    """
     device = _device_of(model, device)
     was_training = model.training
     model.eval()

@@ -42,6 +42,11 @@ def image_grid(images, nrow: int = 8, titles: Sequence[str] | None = None, cmap:
 
     Returns:
         matplotlib.figure.Figure
+
+    Example:
+        >>> fig = image_grid(torch.rand(6, 1, 8, 8), nrow=3, titles=list("abcdef"))
+        >>> len(fig.axes)
+        6
     """
     import matplotlib.pyplot as plt
 
@@ -81,6 +86,11 @@ def show_kernels(weight: torch.Tensor, nrow: int = 8, channel: int | None = None
 
     Returns:
         matplotlib.figure.Figure
+
+    Example:
+        >>> fig = show_kernels(torch.randn(4, 1, 3, 3), nrow=4)
+        >>> sum(bool(ax.images) for ax in fig.axes)
+        4
     """
     import matplotlib.pyplot as plt
 
@@ -111,6 +121,11 @@ def show_feature_maps(fmaps: torch.Tensor, max_maps: int = 16, nrow: int = 8, cm
 
     Returns:
         matplotlib.figure.Figure
+
+    Example:
+        >>> fig = show_feature_maps(torch.randn(1, 20, 6, 6), max_maps=8)
+        >>> sum(bool(ax.images) for ax in fig.axes)
+        8
     """
     if not isinstance(fmaps, torch.Tensor) or fmaps.dim() not in (3, 4) or (fmaps.dim() == 4 and fmaps.shape[0] != 1):
         raise ValueError(f"fmaps must be (C, H, W) or (1, C, H, W), got {getattr(fmaps, 'shape', type(fmaps))}")
@@ -120,7 +135,14 @@ def show_feature_maps(fmaps: torch.Tensor, max_maps: int = 16, nrow: int = 8, cm
 
 
 def plot_history(history):
-    """Loss and accuracy curves of a :class:`cnnlib.train.History`; returns the Figure."""
+    """Loss and accuracy curves of a :class:`cnnlib.train.History`; returns the Figure.
+
+    Example:
+        >>> from cnnlib.train import History
+        >>> fig = plot_history(History([1, 2], [0.9, 0.5], [0.6, 0.8], [1.0, 0.7], [0.5, 0.7], [1.0, 1.0]))
+        >>> [len(ax.lines) for ax in fig.axes]
+        [2, 2]
+    """
     return history.plot()
 
 
@@ -131,6 +153,10 @@ def show_source(obj):
 
     Returns:
         IPython.display.Code
+
+    Example:
+        >>> "def show_source" in show_source(show_source).data
+        True
     """
     from IPython.display import Code
 
