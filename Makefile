@@ -50,17 +50,21 @@ lab: $(STAMP)
 exercises: $(STAMP)
 	for a in $(ASSIGNMENTS); do $(BIN)/nbgrader generate_assignment $$a --force --no-db || exit 1; done
 
-# Instructor loop: submissions live in submitted/<student>/<assignment>/<notebook>.ipynb
-# (or use `nbgrader zip_collect`); grades land in grades.csv.
+# Instructor loop (book/appendices/instructor-guide.md): submissions live in
+# submitted/<student>/<assignment>/<notebook>.ipynb (or use `nbgrader zip_collect`); scores go to
+# gradebook.db, graded notebooks to autograded/, feedback to feedback/, the export to grades.csv.
+# ARGS is passed on to nbgrader, e.g. ARGS="--student alice --force" to grade one student again.
 autograde: $(STAMP)
-	@test -n "$(A)" || { echo "usage: make autograde A=01-convolution"; exit 2; }
+	@test -n "$(A)" || { echo "usage: make autograde A=01-convolution [ARGS='--student alice --force']"; exit 2; }
 	@# Record the assignment and its graded cells in gradebook.db (rewrites exercises/$(A) identically).
 	$(BIN)/nbgrader generate_assignment $(A) --force
-	$(BIN)/nbgrader autograde $(A) --create
+	@echo "$(BIN)/nbgrader autograde $(A) --create $(ARGS)"
+	@$(BIN)/nbgrader autograde $(A) --create $(ARGS) || { \
+	  echo "Some submissions could not be graded: the ERROR lines above name them. The others are in gradebook.db."; exit 1; }
 
 feedback: $(STAMP)
-	@test -n "$(A)" || { echo "usage: make feedback A=01-convolution"; exit 2; }
-	$(BIN)/nbgrader generate_feedback $(A)
+	@test -n "$(A)" || { echo "usage: make feedback A=01-convolution [ARGS='--student alice --force']"; exit 2; }
+	$(BIN)/nbgrader generate_feedback $(A) $(ARGS)
 
 grades: $(STAMP)
 	$(BIN)/nbgrader export --to grades.csv

@@ -1,14 +1,19 @@
 """Runs the real nbgrader on a throw-away copy of the course (used by test_grading.py).
 
-``Course`` copies ``nbgrader_config.py`` and ``solutions/`` into a temporary folder, generates
-the release there with ``nbgrader generate_assignment``, writes submissions into
-``submitted/<student>/<assignment>/``, runs ``nbgrader autograde`` once for all of them, and
-reads the scores back from the gradebook with nbgrader's own API.
+:class:`Course` copies ``nbgrader_config.py`` and one assignment's ``solutions/`` folder into a
+temporary folder, generates the release there with ``nbgrader generate_assignment``, writes
+submissions into ``submitted/<student>/<assignment>/``, runs ``nbgrader autograde`` once for all of
+them, and reads the scores back from the gradebook with nbgrader's own API
+(:class:`nbgrader.api.Gradebook`), never from its log.
+
+:func:`grade_all` builds the standard set of submissions of an assignment: the solution, the
+untouched release, every mutant of the registry, and the broken submissions of ``BROKEN``.
 """
 
 from __future__ import annotations
 
 import copy
+import json
 import os
 import shutil
 import subprocess
@@ -16,66 +21,143 @@ import sys
 from pathlib import Path
 
 import nbformat
-from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.api import Gradebook
 
 from tests.grading.assignments import Assignment, Mutant
 
 ROOT = Path(__file__).resolve().parents[2]
-BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
+BEGIN_SOLUTION, END_SOLUTION = "### BEGIN SOLUTION", "### END SOLUTION"
+BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+KERNEL_PROBE = "grading-kernel-prefix="
+
+# Students of every graded course besides the mutants (mutant ids must differ from these).
+SOLUTION, UNTOUCHED = "solution", "untouched"
+BROKEN = ("invalid-json", "deleted-test-cell", "deleted-solution-cell", "raises-everywhere",
+          "tampered-tests", "warns-everywhere")
+RESERVED_IDS = (SOLUTION, UNTOUCHED, *BROKEN)
 
 
-def nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
-    """Run ``python -m nbgrader ARGS`` in ``course``; the kernel is this interpreter's env."""
-    # nbgrader runs `alembic` from PATH to set up the gradebook: put this env's bin/ first.
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    return subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, capture_output=True,
-                          text=True, timeout=900, env=env)
+def nbgrader_env(decoy: Path) -> dict[str, str]:
+    """The environment nbgrader runs in: none of the help ``make`` gives it, and a trap.
+
+    This environment's bin/ is not on PATH, and JUPYTER_PATH (searched before every other
+    kernel folder) holds a decoy ``python3`` kernel that cannot start, as for a user whose
+    JUPYTER_PATH points at other kernels: nbgrader_config.py alone must make nbgrader find this
+    environment's kernel and its ``alembic``.
+    """
+    kernel = decoy / "kernels" / "python3"
+    kernel.mkdir(parents=True, exist_ok=True)
+    (kernel / "kernel.json").write_text(json.dumps({
+        "argv": [str(decoy / "no-such-python"), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "decoy", "language": "python"}))
+    env_bin = str(Path(sys.prefix) / "bin")
+    env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
+    env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep) if p and p != env_bin)
+    env["JUPYTER_PATH"] = str(decoy)
+    env["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
+    return env
 
 
 def grade_id(cell) -> str | None:
     return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
 
 
+def is_solution(cell) -> bool:
+    return bool(cell.get("metadata", {}).get("nbgrader", {}).get("solution"))
+
+
+def is_test(cell) -> bool:
+    """An autograded test cell: a code grade cell that is not also a solution cell."""
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution")
+
+
 def strip_markers(source: str) -> str:
-    return "\n".join(line for line in source.splitlines() if line.strip() not in (BEGIN, END))
+    return "\n".join(line for line in source.splitlines() if line.strip() not in (BEGIN_SOLUTION, END_SOLUTION))
+
+
+def hidden_blocks(source: str) -> list[str]:
+    """The hidden-test regions of a cell source."""
+    return [part.split(END_HIDDEN, 1)[0] for part in source.split(BEGIN_HIDDEN)[1:]]
+
+
+def apply_mutant(source: str, m: Mutant) -> str:
+    for old, new in m.replace:
+        count = source.count(old)
+        if count != 1:
+            raise ValueError(f"mutant {m.id}: {old!r} occurs {count} times in solution cell {m.cell} (must be once)")
+        source = source.replace(old, new)
+    return source
 
 
 class Course:
+    """A temporary nbgrader course holding one assignment of the registry."""
+
     def __init__(self, root: Path, assignment: Assignment):
         self.root, self.a = root, assignment
+        self.env = nbgrader_env(root / "decoy-jupyter-data")
         shutil.copy(ROOT / "nbgrader_config.py", root / "nbgrader_config.py")
         shutil.copytree(ROOT / "solutions" / assignment.name, root / "solutions" / assignment.name)
-        result = nbgrader(root, "generate_assignment", assignment.name, "--force")
+        result = self.nbgrader("generate_assignment", assignment.name, "--force")
         if result.returncode != 0:
             raise RuntimeError(f"generate_assignment failed:\n{result.stdout}\n{result.stderr}")
         self.source = nbformat.read(root / "solutions" / assignment.name / assignment.notebook, as_version=4)
         self.release = nbformat.read(self.release_path, as_version=4)
-        self.log = ""
+        self.autograde_result: subprocess.CompletedProcess | None = None
+        self.deleted_test: str | None = None  # set by grade_all: the cells its broken submissions deleted
+        self.deleted_solution: str | None = None
+
+    def nbgrader(self, *args: str) -> subprocess.CompletedProcess:
+        """``python -m nbgrader ARGS`` in the course folder, with this interpreter."""
+        return subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=self.root, capture_output=True,
+                              text=True, timeout=900, env=self.env)
 
     @property
     def release_path(self) -> Path:
         return self.root / "exercises" / self.a.name / self.a.notebook
 
-    def solution_source(self, cell_id: str, mutant: Mutant | None = None) -> str:
-        source = next(c.source for c in self.source.cells if grade_id(c) == cell_id)
-        if mutant is not None:
-            for old, new in mutant.replace:
-                if old not in source:
-                    raise ValueError(f"mutant {mutant.id}: {old!r} not found in solution cell {cell_id}")
-                source = source.replace(old, new)
-        return strip_markers(source)
+    @property
+    def log(self) -> str:
+        r = self.autograde_result
+        return "" if r is None else r.stdout + r.stderr
 
-    def filled(self, mutant: Mutant | None = None, replace_all: str | None = None):
-        """The release notebook with every solution cell filled in (one of them mutated)."""
+    # -- the source notebook ----------------------------------------------------------------
+    def solution_ids(self) -> list[str]:
+        return [grade_id(c) for c in self.source.cells if is_solution(c) and c.cell_type == "code"]
+
+    def test_ids(self) -> list[str]:
+        return [grade_id(c) for c in self.source.cells if is_test(c)]
+
+    def tests_of(self, solution_id: str) -> list[str]:
+        """The test cells between a solution cell and the next solution cell."""
+        if solution_id not in self.solution_ids():
+            raise ValueError(f"{solution_id} is not a solution cell")
+        found, out = False, []
+        for cell in self.source.cells:
+            if is_solution(cell) and cell.cell_type == "code":
+                if found:
+                    break
+                found = grade_id(cell) == solution_id
+            elif found and is_test(cell):
+                out.append(grade_id(cell))
+        return out
+
+    def solution_source(self, cell_id: str, m: Mutant | None = None) -> str:
+        source = next(c.source for c in self.source.cells if grade_id(c) == cell_id)
+        return strip_markers(apply_mutant(source, m) if m is not None else source)
+
+    # -- submissions -------------------------------------------------------------------------
+    def filled(self, m: Mutant | None = None, transform=None):
+        """The release with every solution cell answered by the solution (``m`` mutates one of them).
+
+        ``transform(grade_id, source) -> source`` rewrites each filled-in answer.
+        """
         nb = copy.deepcopy(self.release)
         for cell in nb.cells:
-            meta = cell.get("metadata", {}).get("nbgrader", {})
-            if meta.get("solution") and cell.cell_type == "code":
+            if is_solution(cell) and cell.cell_type == "code":
                 gid = grade_id(cell)
-                if replace_all is not None:
-                    cell.source = replace_all
-                else:
-                    cell.source = self.solution_source(gid, mutant if mutant and mutant.cell == gid else None)
+                source = self.solution_source(gid, m if m is not None and m.cell == gid else None)
+                cell.source = transform(gid, source) if transform else source
         return nb
 
     def submit(self, student: str, nb=None, raw: str | None = None) -> None:
@@ -88,21 +170,75 @@ class Course:
             nbformat.write(nb, target)
 
     def autograde(self) -> subprocess.CompletedProcess:
-        result = nbgrader(self.root, "autograde", self.a.name, "--create", "--force")
-        self.log = result.stdout + result.stderr
-        return result
+        self.autograde_result = self.nbgrader("autograde", self.a.name, "--create", "--force")
+        return self.autograde_result
+
+    # -- the gradebook -----------------------------------------------------------------------
+    def gradebook(self) -> Gradebook:
+        return Gradebook(f"sqlite:///{self.root / 'gradebook.db'}", course_id="cnn-book")
 
     def scores(self, student: str) -> dict[str, tuple[float, float]]:
-        """``{grade_id: (score, max_score)}`` of the student's autograded test cells."""
-        with Gradebook(f"sqlite:///{self.root / 'gradebook.db'}") as gb:
+        """``{grade_id: (score, max_score)}`` of every autograded test cell of the student's notebook."""
+        with self.gradebook() as gb:
             nb = gb.find_submission_notebook(self.a.notebook_id, self.a.name, student)
-            return {g.name: (g.score, g.max_score) for g in nb.grades if g.max_score > 0 and g.cell.cell_type == "code"
-                    and g.auto_score is not None}
+            return {g.name: (float(g.score), float(g.max_score)) for g in nb.grades if g.cell.cell_type == "code"
+                    and g.max_score > 0}
 
-    def has_submission(self, student: str) -> bool:
-        with Gradebook(f"sqlite:///{self.root / 'gradebook.db'}") as gb:
-            try:
-                gb.find_submission_notebook(self.a.notebook_id, self.a.name, student)
-                return True
-            except MissingEntry:
-                return False
+    def needs_manual_grade(self, student: str) -> bool:
+        with self.gradebook() as gb:
+            return gb.find_submission_notebook(self.a.notebook_id, self.a.name, student).needs_manual_grade
+
+    def totals(self) -> dict[str, float]:
+        """Each student's total score on the assignment."""
+        with self.gradebook() as gb:
+            return {s.student.id: float(s.score) for s in gb.find_assignment(self.a.name).submissions}
+
+    def autograded_notebook(self, student: str):
+        return nbformat.read(self.root / "autograded" / student / self.a.name / self.a.notebook, as_version=4)
+
+
+def _delete_cell(nb, predicate) -> str:
+    cell = next(c for c in nb.cells if predicate(c))
+    nb.cells.remove(cell)
+    return grade_id(cell)
+
+
+def _warn_first(gid: str, source: str) -> str:
+    """Make an answer warn when it is called (a warning as the first line of its function body)."""
+    lines = source.splitlines()
+    body = next((i for i, line in enumerate(lines) if line.startswith((" ", "\t")) and line.strip()), None)
+    if body is None:
+        return 'import warnings; warnings.warn("a harmless warning")\n' + source
+    indent = lines[body][: len(lines[body]) - len(lines[body].lstrip())]
+    lines.insert(body, f'{indent}import warnings; warnings.warn("a harmless warning from {gid}")')
+    return "\n".join(lines)
+
+
+def grade_all(root: Path, a: Assignment) -> Course:
+    """A course with every standard submission of ``a`` graded in ONE ``nbgrader autograde`` run."""
+    course = Course(root, a)
+    solution = course.filled()
+    # A cell the student added: it prints the environment of the kernel nbgrader ran the notebook in.
+    solution.cells.append(nbformat.v4.new_code_cell(f'import sys\nprint("{KERNEL_PROBE}" + sys.prefix)'))
+    course.submit(SOLUTION, solution)
+    course.submit(UNTOUCHED, course.release)
+    for m in a.mutants:
+        course.submit(m.id, course.filled(m))
+
+    course.submit("invalid-json", raw='{"cells": [ this is not json')
+    nb = course.filled()
+    course.deleted_test = _delete_cell(nb, is_test)
+    course.submit("deleted-test-cell", nb)
+    nb = course.filled()
+    course.deleted_solution = _delete_cell(nb, lambda c: is_solution(c) and c.cell_type == "code")
+    course.submit("deleted-solution-cell", nb)
+    course.submit("raises-everywhere", course.filled(transform=lambda gid, s: 'raise RuntimeError("not done")'))
+    tampered = copy.deepcopy(course.release)  # unanswered, with every test cell replaced
+    for cell in tampered.cells:
+        if is_test(cell):
+            cell.source = 'print("all tests passed")'
+    course.submit("tampered-tests", tampered)
+    course.submit("warns-everywhere", course.filled(transform=_warn_first))
+
+    course.autograde()
+    return course

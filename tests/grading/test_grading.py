@@ -1,136 +1,207 @@
 """Grading checks: the real nbgrader loop on every assignment of ``assignments.ASSIGNMENTS``.
 
-Reference: nbgrader itself (generate_assignment, autograde, generate_feedback, export) run on a
-temporary copy of the course, and its gradebook read through ``nbgrader.api.Gradebook``. For
-each assignment: the solution scores full marks; the untouched release scores 0 on every
-autograded cell; every mutant (a plausible wrong answer) loses the points of the cells it names;
-broken submissions are graded on their own without stopping the others; feedback hides the
-hidden tests; ``exercises/`` is what generate_assignment makes from ``solutions/`` today.
+Reference: nbgrader 0.9 itself (generate_assignment, autograde, generate_feedback, export, the
+Validate button's validator) run on a temporary copy of the course (``harness.grade_all``), and
+its gradebook read through ``nbgrader.api.Gradebook``. For each assignment: the solution scores
+full marks; the untouched release scores 0 on every autograded cell; every mutant (a plausible
+wrong answer) loses the points of the cells it names; broken submissions each get their own clear
+result in the same run without disturbing the others; feedback hides the hidden tests; export
+writes every student's score; ``exercises/`` is what generate_assignment makes of ``solutions/``.
 """
 
 from __future__ import annotations
 
 import csv
+import html
+import re
+import sys
+from pathlib import Path
 
 import nbformat
 import pytest
 
-from tests.grading.assignments import ASSIGNMENTS, Assignment
-from tests.grading.harness import ROOT, Course, grade_id, nbgrader
+from tests.grading.assignments import ASSIGNMENTS
+from tests.grading.harness import (KERNEL_PROBE, ROOT, SOLUTION, UNTOUCHED, Course, hidden_blocks, is_solution,
+                                   is_test)
 
 pytestmark = pytest.mark.slow
 
 MUTANTS = [(a, m) for a in ASSIGNMENTS for m in a.mutants]
 
 
-@pytest.fixture(scope="module", params=ASSIGNMENTS, ids=lambda a: a.name)
-def graded(request, tmp_path_factory) -> Course:
-    """One course per assignment, with all submissions autograded in ONE nbgrader run."""
-    a: Assignment = request.param
-    course = Course(tmp_path_factory.mktemp(a.name), a)
-    course.submit("solution", course.filled())
-    course.submit("untouched", course.release)
-    for m in a.mutants:
-        course.submit(m.id, course.filled(m))
-    # Broken submissions.
-    course.submit("broken-json", raw='{"cells": [ this is not json')
-    deleted_test = course.filled()
-    first_test = next(c for c in deleted_test.cells if c.metadata.get("nbgrader", {}).get("grade"))
-    deleted_test.cells.remove(first_test)
-    course.submit("deleted-test-cell", deleted_test)
-    deleted_solution = course.filled()
-    first_solution = next(c for c in deleted_solution.cells if c.metadata.get("nbgrader", {}).get("solution"))
-    deleted_solution.cells.remove(first_solution)
-    course.submit("deleted-solution-cell", deleted_solution)
-    course.submit("raises-everywhere", course.filled(replace_all='raise RuntimeError("not done")'))
-    course.deleted = (grade_id(first_test), grade_id(first_solution))
-    course.autograde()
-    return course
+def by_name(a) -> str:
+    return a.name
 
 
-def test_solution_scores_full_marks(graded: Course):
-    scores = graded.scores("solution")
-    lost = {k: v for k, v in scores.items() if v[0] != v[1]}
-    assert not lost, f"the solution lost points in {lost}\n{graded.log[-3000:]}"
-    assert sum(v[1] for v in scores.values()) == graded.a.total_points
+@pytest.fixture(params=ASSIGNMENTS, ids=by_name)
+def course(request, graded) -> Course:
+    return graded(request.param)
 
 
-def test_untouched_release_scores_zero_everywhere(graded: Course):
-    scores = graded.scores("untouched")
-    assert scores, "no autograded cells found"
+def lost(scores: dict[str, tuple[float, float]]) -> dict[str, tuple[float, float]]:
+    return {k: v for k, v in scores.items() if v[0] < v[1]}
+
+
+# -- the solution, the untouched release, the mutants ------------------------------------------
+
+def test_solution_scores_full_marks(course: Course):
+    scores = course.scores(SOLUTION)
+    assert set(scores) == set(course.test_ids()), f"graded cells {sorted(scores)} != test cells {course.test_ids()}"
+    assert not lost(scores), f"the solution lost points in {lost(scores)}\n{course.log[-3000:]}"
+    assert sum(v[1] for v in scores.values()) == course.a.total_points
+    assert not course.needs_manual_grade(SOLUTION)
+
+
+def test_grading_runs_on_the_kernel_of_this_environment(course: Course):
+    """Even with no JUPYTER_PATH and a decoy user "python3" kernel (harness.nbgrader_env)."""
+    nb = course.autograded_notebook(SOLUTION)
+    printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    assert f"{KERNEL_PROBE}{sys.prefix}\n" in printed, f"the kernel was not this environment's: {printed[-500:]}"
+
+
+def test_untouched_release_scores_zero_on_every_autograded_cell(course: Course):
+    scores = course.scores(UNTOUCHED)
+    assert set(scores) == set(course.test_ids()), f"graded cells {sorted(scores)} != test cells {course.test_ids()}"
     scored = {k: v for k, v in scores.items() if v[0] != 0}
     assert not scored, f"the untouched student notebook scored points in {scored}"
 
 
-@pytest.mark.parametrize("assignment,mutant", MUTANTS, ids=lambda x: getattr(x, "id", None) or x.name)
-def test_mutant_loses_points(graded: Course, assignment, mutant):
-    if graded.a is not assignment:
-        pytest.skip("mutant of another assignment")
-    scores = graded.scores(mutant.id)
-    for cell in mutant.loses:
-        score, max_score = scores[cell]
-        assert score < max_score, (
-            f"mutant {mutant.id!r} ({mutant.why}) should lose the points of {cell} but scored {score}/{max_score}"
-        )
+@pytest.mark.parametrize("assignment,mutant", MUTANTS, ids=[f"{a.name}:{m.id}" for a, m in MUTANTS])
+def test_mutant_loses_points(graded, assignment, mutant):
+    course = graded(assignment)
+    scores = course.scores(mutant.id)
+    kept = {cell: scores[cell] for cell in mutant.loses if scores[cell][0] >= scores[cell][1]}
+    assert not kept, (
+        f"mutant {mutant.id!r} of {mutant.cell} ({mutant.why}) should lose the points of {list(mutant.loses)}, "
+        f"but scored full marks in {kept}")
 
 
-def test_broken_submissions_are_graded_alone(graded: Course):
-    log = graded.log
-    # Invalid JSON: nbgrader reports that student and moves on; nothing is recorded for it.
-    assert "broken-json" in log, "autograde's log does not mention the invalid submission"
-    assert not graded.has_submission("broken-json") or all(
-        s == 0 for s, _ in graded.scores("broken-json").values())
-    # A deleted test cell is restored from the gradebook and graded: full marks here.
-    restored = graded.scores("deleted-test-cell")
-    test_id, solution_id = graded.deleted
-    assert restored[test_id][0] == restored[test_id][1], f"deleted test cell {test_id} was not restored: {restored[test_id]}"
-    # A deleted solution cell fails its tests only.
-    partial = graded.scores("deleted-solution-cell")
-    assert partial[f"test_{solution_id}"][0] == 0
-    assert sum(s for s, _ in partial.values()) > 0
-    # Code that raises everywhere scores zero everywhere.
-    assert all(s == 0 for s, _ in graded.scores("raises-everywhere").values())
-    # ... and the others in the same run were still graded.
-    assert sum(s for s, _ in graded.scores("solution").values()) == graded.a.total_points
+# -- broken submissions: each graded on its own, in the same run as everyone else ---------------
+
+def test_invalid_json_is_reported_and_scores_zero(course: Course):
+    result = course.autograde_result
+    assert result.returncode != 0, "autograde should exit non-zero when a submission cannot be read"
+    assert "for student 'invalid-json'" in course.log, "autograde's log does not name the unreadable submission"
+    scores = course.scores("invalid-json")
+    assert scores and all(s == 0 for s, _ in scores.values()), scores
+    assert course.needs_manual_grade("invalid-json"), "the unreadable submission should be flagged for a look"
+    errors = [line for line in course.log.splitlines() if "There was an error processing assignment '" in line]
+    assert all("invalid-json" in line for line in errors), f"other students failed too: {errors}"
 
 
-def test_feedback_hides_hidden_tests_and_export_writes_csv(graded: Course):
-    result = nbgrader(graded.root, "generate_feedback", graded.a.name, "--student", "solution", "--force")
+def test_deleted_test_cell_is_restored_and_graded(course: Course):
+    scores = course.scores("deleted-test-cell")
+    assert course.deleted_test in scores
+    assert not lost(scores), f"the restored test cell {course.deleted_test} (or another) lost points: {lost(scores)}"
+    restored = course.autograded_notebook("deleted-test-cell")
+    assert any(c.metadata.get("nbgrader", {}).get("grade_id") == course.deleted_test for c in restored.cells)
+
+
+def test_deleted_solution_cell_loses_its_own_tests_only(course: Course):
+    scores = course.scores("deleted-solution-cell")
+    own = course.tests_of(course.deleted_solution)
+    assert own and all(scores[t][0] == 0 for t in own), {t: scores[t] for t in own}
+    assert sum(s for s, _ in scores.values()) > 0, "the other answers should still score"
+
+
+def test_code_raising_everywhere_scores_zero(course: Course):
+    scores = course.scores("raises-everywhere")
+    assert scores and all(s == 0 for s, _ in scores.values()), scores
+
+
+def test_edited_test_cells_are_put_back(course: Course):
+    scores = course.scores("tampered-tests")
+    assert set(scores) == set(course.test_ids())
+    assert all(s == 0 for s, _ in scores.values()), f"edited test cells were not overwritten: {scores}"
+
+
+def test_warnings_in_answers_cost_no_points(course: Course):
+    """nbgrader scores 0 a test cell that writes to stderr; the setup cell sends warnings to stdout."""
+    scores = course.scores("warns-everywhere")
+    assert not lost(scores), f"answers that only warn lost points in {lost(scores)}"
+    printed = [o.get("text", "") for c in course.autograded_notebook("warns-everywhere").cells
+               if c.cell_type == "code" for o in c.outputs if o.output_type == "stream"]
+    assert any("a harmless warning" in t for t in printed), "the warnings were not shown to the student"
+
+
+# -- feedback, export, validate ----------------------------------------------------------------
+
+def _text(path: Path) -> str:
+    """The visible text of an HTML page (syntax highlighting splits code into many spans)."""
+    return html.unescape(re.sub(r"<[^>]+>", "", path.read_text(encoding="utf-8")))
+
+
+def test_feedback_hides_the_hidden_tests(course: Course):
+    result = course.nbgrader("generate_feedback", course.a.name, "--force")
+    assert result.returncode == 0, result.stderr[-3000:]
+    visible, hidden = set(), set()
+    for cell in course.source.cells:
+        for block in hidden_blocks(cell.source):
+            hidden |= {line.strip() for line in block.splitlines() if len(line.strip()) >= 20}
+        if is_test(cell):
+            visible |= {line.strip() for line in cell.source.split("### BEGIN HIDDEN TESTS")[0].splitlines()
+                        if len(line.strip()) >= 20}
+    hidden -= visible | {line.strip() for c in course.source.cells if is_solution(c) for line in c.source.splitlines()}
+    assert hidden, "no hidden tests found in the source notebook"
+    pages = sorted((course.root / "feedback").glob(f"*/{course.a.name}/{course.a.notebook_id}.html"))
+    assert len(pages) >= len(course.a.mutants) + 2, f"feedback missing: {len(pages)} pages"
+    scrubbed = 0
+    for page in pages:
+        text = _text(page)
+        leaked = sorted(line for line in hidden if line in text)
+        assert not leaked, f"{page.relative_to(course.root)} shows hidden test code: {leaked[:3]}"
+        scrubbed += "its hidden tests are not shown" in text
+    solution_text = _text(course.root / "feedback" / SOLUTION / course.a.name / f"{course.a.notebook_id}.html")
+    assert visible and all(line in solution_text for line in visible), "the visible tests should be in the feedback"
+    assert scrubbed, "no feedback page had a failing hidden test whose traceback was hidden: the check saw nothing"
+
+
+def test_export_writes_every_students_score(course: Course):
+    result = course.nbgrader("export", "--to", "grades.csv")
     assert result.returncode == 0, result.stderr[-2000:]
-    html = (graded.root / "feedback" / "solution" / graded.a.name / f"{graded.a.notebook_id}.html").read_text()
-    assert "visible tests passed" in html
-    assert "BEGIN HIDDEN TESTS" not in html and "manual_seed(1" not in html.split("torch.manual_seed(0)")[-1]
-    result = nbgrader(graded.root, "export", "--to", "grades.csv")
-    assert result.returncode == 0, result.stderr[-2000:]
-    rows = {r["student_id"]: r for r in csv.DictReader((graded.root / "grades.csv").open())}
-    assert float(rows["solution"]["score"]) == graded.a.total_points
-    assert float(rows["untouched"]["score"]) == 0
+    rows = {r["student_id"]: r for r in csv.DictReader((course.root / "grades.csv").open())}
+    totals = course.totals()
+    assert set(rows) == set(totals), f"students in grades.csv {sorted(rows)} != gradebook {sorted(totals)}"
+    for student, total in totals.items():
+        assert float(rows[student]["score"]) == total, (student, rows[student]["score"], total)
+        assert float(rows[student]["max_score"]) == course.a.total_points
+    assert float(rows[SOLUTION]["score"]) == course.a.total_points
+    assert float(rows[UNTOUCHED]["score"]) == 0
 
 
-def test_exercises_are_not_stale(graded: Course):
-    committed_path = ROOT / "exercises" / graded.a.name / graded.a.notebook
-    assert committed_path.exists(), f"{committed_path} is missing: run `make exercises`"
-    committed = nbformat.read(committed_path, as_version=4)
-    fresh = graded.release
-
-    def view(nb):
-        return [(c.cell_type, c.source, c.metadata.get("nbgrader")) for c in nb.cells]
-
-    assert view(committed) == view(fresh), (
-        f"exercises/{graded.a.name} differs from what `nbgrader generate_assignment` makes of "
-        f"solutions/{graded.a.name}: run `make exercises` and commit the result"
-    )
-
-
-def test_validate_button_passes_the_solution_and_flags_the_release(graded: Course, tmp_path):
-    """What a student's Validate button runs (nbgrader.validator.Validator, not the CLI's exit code)."""
+def test_validate_passes_the_solution_and_flags_every_test_of_the_release(course: Course, tmp_path):
+    """What a student's Validate button runs (nbgrader.validator.Validator; the CLI exits 0 even on failure)."""
     from nbgrader.validator import Validator
 
     solution, release = tmp_path / "solution.ipynb", tmp_path / "release.ipynb"
-    nbformat.write(graded.filled(), solution)
-    nbformat.write(graded.release, release)
+    nbformat.write(course.filled(), solution)
+    nbformat.write(course.release, release)
     assert Validator().validate(str(solution)) == {}
     failed = Validator().validate(str(release)).get("failed", [])
-    n_tests = sum(1 for c in graded.release.cells if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code")
-    assert len(failed) == n_tests, f"expected every one of the {n_tests} test cells to fail on the release, got {len(failed)}"
-    assert "NotImplementedError" in failed[0]["raw_error"]
+    n_tests = sum(1 for c in course.release.cells if is_test(c))
+    assert len(failed) == n_tests, f"expected all {n_tests} test cells to fail on the release, got {len(failed)}"
+    assert all("NotImplementedError" in f["raw_error"] for f in failed)
+
+
+# -- the committed release ---------------------------------------------------------------------
+
+def test_exercises_are_not_stale(course: Course):
+    name = course.a.name
+    committed_dir, fresh_dir = ROOT / "exercises" / name, course.root / "exercises" / name
+    assert committed_dir.is_dir(), f"exercises/{name} is missing: run `make exercises`"
+    files = {p.relative_to(committed_dir) for p in committed_dir.rglob("*") if p.is_file()}
+    fresh_files = {p.relative_to(fresh_dir) for p in fresh_dir.rglob("*") if p.is_file()}
+    assert files == fresh_files, (
+        f"exercises/{name} has {sorted(map(str, files))}, generate_assignment makes {sorted(map(str, fresh_files))}")
+
+    def view(nb):
+        return nb.metadata.get("kernelspec"), [(c.cell_type, c.source, c.metadata.get("nbgrader")) for c in nb.cells]
+
+    for rel in sorted(files):
+        if rel.suffix == ".ipynb":
+            committed, fresh = (nbformat.read(d / rel, as_version=4) for d in (committed_dir, fresh_dir))
+            same = view(committed) == view(fresh)
+        else:
+            same = (committed_dir / rel).read_bytes() == (fresh_dir / rel).read_bytes()
+        assert same, (f"exercises/{name}/{rel} differs from what `nbgrader generate_assignment` makes of "
+                      f"solutions/{name}: run `make exercises` and commit the result")
