@@ -1,34 +1,62 @@
 """Convolution and its relatives, written out so they can be read, and checked against PyTorch.
 
-Chapter 1 of the book imports everything from here: output sizes and parameter counts
-(:mod:`~cnnlib.ops.sizes`), padding (:mod:`~cnnlib.ops.padding`), convolution by loops,
-im2col + GEMM and FFT (:mod:`~cnnlib.ops.conv`), its hand-written backward pass
-(:mod:`~cnnlib.ops.conv_backward`), pooling (:mod:`~cnnlib.ops.pool`), locally connected and
-tiled convolution (:mod:`~cnnlib.ops.local`), receptive fields
-(:mod:`~cnnlib.ops.receptive_field`) and classic filters (:mod:`~cnnlib.ops.filters`).
+Chapter 1 of the book imports everything from here. One concept per module:
+
+- :mod:`~cnnlib.ops.sizes`: output sizes, "same"/"full" padding, parameter counts.
+- :mod:`~cnnlib.ops.padding`: :func:`pad2d` with zeros, reflect, replicate, circular.
+- :mod:`~cnnlib.ops.unfold`: :func:`im2col` and its adjoint :func:`col2im`.
+- :mod:`~cnnlib.ops.conv`: convolution by loops, im2col + GEMM and FFT, a dispatcher, 1-D.
+- :mod:`~cnnlib.ops.correlate`: the textbook single-channel convolution and correlation.
+- :mod:`~cnnlib.ops.conv_backward`: the hand-written backward pass (seed 003's ``g`` and ``h``).
+- :mod:`~cnnlib.ops.pool`: max, average and L2 pooling, and their backward.
+- :mod:`~cnnlib.ops.local`: locally connected (unshared) and tiled convolution.
+- :mod:`~cnnlib.ops.receptive_field`: receptive field size, jump and start per layer.
+- :mod:`~cnnlib.ops.filters`: edge detectors and Gabor filters.
+
+Every function computes on the device and in the dtype of its inputs.
+
+Example:
+    >>> import torch
+    >>> from cnnlib import ops
+    >>> x, w = torch.randn(2, 3, 8, 8), torch.randn(4, 3, 3, 3)
+    >>> ops.conv2d(x, w, padding=1, method="fft").shape
+    torch.Size([2, 4, 8, 8])
 """
 
-from cnnlib.ops.conv import (
-    col2im, conv1d, conv2d, conv2d_fft, conv2d_im2col, conv2d_naive, convolve2d, correlate2d, im2col,
-)
+from cnnlib.ops.conv import METHODS, conv1d, conv2d, conv2d_fft, conv2d_im2col, conv2d_naive
 from cnnlib.ops.conv_backward import Conv2dFunction, conv2d_backward, conv2d_manual
+from cnnlib.ops.correlate import convolve2d, correlate2d
 from cnnlib.ops.filters import EDGE_KERNELS, edge_kernel, gabor_bank, gabor_kernel
 from cnnlib.ops.local import locally_connected2d, tiled_conv2d
 from cnnlib.ops.padding import pad2d
-from cnnlib.ops.pool import global_avg_pool2d, pool2d, pool2d_backward
+from cnnlib.ops.pool import POOL_MODES, global_avg_pool2d, pool2d, pool2d_backward
 from cnnlib.ops.receptive_field import RF, receptive_field
 from cnnlib.ops.sizes import (
-    conv_output_size, count_params_conv, count_params_dense, full_padding, same_padding,
+    conv_output_size,
+    count_params_conv,
+    count_params_dense,
+    count_params_local,
+    count_params_tiled,
+    full_padding,
+    same_padding,
 )
+from cnnlib.ops.unfold import col2im, im2col
 
 __all__ = [
-    "conv_output_size", "same_padding", "full_padding", "count_params_dense", "count_params_conv",
-    "pad2d",
-    "im2col", "col2im", "conv2d_naive", "conv2d_im2col", "conv2d_fft", "conv2d", "conv1d",
+    # sizes
+    "conv_output_size", "same_padding", "full_padding",
+    "count_params_dense", "count_params_conv", "count_params_local", "count_params_tiled",
+    # padding, unfold
+    "pad2d", "im2col", "col2im",
+    # convolution
+    "METHODS", "conv2d_naive", "conv2d_im2col", "conv2d_fft", "conv2d", "conv1d",
     "convolve2d", "correlate2d",
     "conv2d_backward", "Conv2dFunction", "conv2d_manual",
-    "pool2d", "pool2d_backward", "global_avg_pool2d",
+    # pooling
+    "POOL_MODES", "pool2d", "pool2d_backward", "global_avg_pool2d",
+    # unshared and tiled
     "locally_connected2d", "tiled_conv2d",
+    # receptive fields, filters
     "RF", "receptive_field",
     "EDGE_KERNELS", "edge_kernel", "gabor_kernel", "gabor_bank",
 ]

@@ -23,8 +23,20 @@ __all__ = ["RF", "receptive_field"]
 
 @dataclass(frozen=True)
 class RF:
-    """Receptive field of one layer's units: ``size`` and ``jump`` in input pixels, and the
-    input coordinate ``start`` of the centre of unit 0 (may be fractional or negative)."""
+    """Receptive field of the units of one layer, along one axis, in input pixels.
+
+    Attributes:
+        size (int): how many input pixels one unit sees (``r``).
+        jump (int): distance in input pixels between neighbouring units (``j``, the product of
+            the strides so far).
+        start (float): input coordinate of the centre of unit 0 (fractional for even spans,
+            negative when padding reaches outside the image). Unit ``u`` sees the pixels
+            ``start + u*jump +- (size - 1)/2``.
+
+    Example:
+        >>> RF(size=3, jump=1, start=1.0).size
+        3
+    """
 
     size: int
     jump: int
@@ -32,15 +44,20 @@ class RF:
 
 
 def _layer(spec: Mapping | Sequence, index: int) -> tuple[int, int, int, int]:
+    """``(kernel_size, stride, dilation, padding)`` of layer ``index``, validated."""
     if isinstance(spec, Mapping):
         unknown = set(spec) - {"kernel_size", "stride", "dilation", "padding"}
         if unknown or "kernel_size" not in spec:
-            raise ValueError(f"layer {index}: expected keys kernel_size[, stride, dilation, padding], got {dict(spec)}")
+            raise ValueError(
+                f"layer {index}: expected keys kernel_size[, stride, dilation, padding], got {dict(spec)}"
+            )
         values = (spec["kernel_size"], spec.get("stride", 1), spec.get("dilation", 1), spec.get("padding", 0))
     elif isinstance(spec, Sequence) and 1 <= len(spec) <= 4:
         values = tuple(spec) + (1, 1, 0)[len(spec) - 1:]
     else:
-        raise TypeError(f"layer {index} must be a dict or a tuple (kernel_size, stride, dilation, padding), got {spec!r}")
+        raise TypeError(
+            f"layer {index} must be a dict or a tuple (kernel_size, stride, dilation, padding), got {spec!r}"
+        )
     f, s, d, p = values
     for name, v, low in (("kernel_size", f, 1), ("stride", s, 1), ("dilation", d, 1), ("padding", p, 0)):
         if isinstance(v, bool) or not isinstance(v, int) or v < low:
@@ -57,10 +74,11 @@ def receptive_field(layers: Sequence[Mapping | Sequence]) -> list[RF]:
             dilation=1, padding=0)``. Pooling layers count like convolutions.
 
     Returns:
-        list[RF]: one record per layer.
+        list[RF]: one record ``(size, jump, start)`` per layer, in order.
 
     Raises:
-        TypeError, ValueError: for a malformed layer description (its index is named).
+        TypeError: if ``layers`` is not a sequence, or a layer is neither a dict nor a tuple.
+        ValueError: for unknown keys or out-of-range values (the layer's index is named).
 
     Example:
         >>> [rf.size for rf in receptive_field([(3,), (3,), (3,)])]  # three 3x3 convs see 7x7

@@ -1,0 +1,1 @@
+"""Tests of :mod:`cnnlib.ops`, one file per module."""
