@@ -12,6 +12,9 @@ Submodules (imported on first use, so ``import cnnlib`` stays light):
   sequences with planted motifs, the MNIST IDX reader.
 - :mod:`cnnlib.train`: :func:`~cnnlib.train.fit` and :class:`~cnnlib.train.History`.
 - :mod:`cnnlib.viz`: image grids, kernels, feature maps, training curves.
+- :mod:`cnnlib.models`: LeNet-5, AlexNet, VGG, ResNet, Inception, MobileNet v1/v2, EfficientNet.
+- :mod:`cnnlib.interpret`: saliency maps, Grad-CAM, the patches that most excite a unit.
+- :mod:`cnnlib.detection`: boxes, IoU, NMS, anchors, YOLO targets and loss, average precision.
 
 Example:
     >>> import cnnlib
@@ -29,7 +32,7 @@ from cnnlib.model_summary import summary
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("ops", "data", "train", "viz")
+_SUBMODULES = ("ops", "data", "train", "viz", "models", "interpret", "detection")
 
 __all__ = ["default_device", "seed_everything", "summary", *_SUBMODULES]
 
