@@ -142,4 +142,198 @@ CONVOLUTION = Assignment(
     ),
 )
 
-ASSIGNMENTS: tuple[Assignment, ...] = (CONVOLUTION,)
+# ----------------------------------------------------------------------------------------------
+# 02 CNN architectures
+# ----------------------------------------------------------------------------------------------
+
+_TRAIN_WITH_CNNLIB_FIT = """    import cnnlib.train
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    h = cnnlib.train.fit(model, train_loader, val_loader, epochs, optimizer, progress=False)
+    return {"train_loss": h.train_loss, "val_acc": h.val_acc}
+"""
+
+ARCHITECTURES = Assignment(
+    name="02-architectures",
+    notebook="architectures.ipynb",
+    total_points=19,
+    functions=(
+        # A class is checked by its name only (test_registry compares def signatures of functions).
+        ("LeNet5", "LeNet5"),
+        ("train_classifier", "train_classifier(model, train_loader, val_loader, epochs, lr)"),
+        ("ResidualBlock", "ResidualBlock"),
+        ("DepthwiseSeparableConv", "DepthwiseSeparableConv"),
+        ("count_params", "count_params(module)"),
+        ("InvertedResidual", "InvertedResidual"),
+        ("grad_cam", "grad_cam(model, x, target_class, layer)"),
+    ),
+    mutants=(
+        mutant("lenet-no-padding", "LeNet5", "conv1 without padding (fc1 then reads 16 x 4 x 4 features)",
+               ("nn.Conv2d(1, 6, kernel_size=5, padding=2)", "nn.Conv2d(1, 6, kernel_size=5)"),
+               ("nn.Linear(16 * 5 * 5, 120)", "nn.Linear(16 * 4 * 4, 120)")),
+        mutant("lenet-softmax-output", "LeNet5", "returns softmax probabilities instead of logits",
+               ("return self.fc3(x)", "return F.softmax(self.fc3(x), dim=1)")),
+        mutant("lenet-average-pooling", "LeNet5", "average pooling after conv1 instead of max pooling",
+               ("x = F.max_pool2d(F.relu(self.conv1(x)), 2)", "x = F.avg_pool2d(F.relu(self.conv1(x)), 2)")),
+        mutant("train-no-zero-grad", "train_classifier", "never calls optimizer.zero_grad(): gradients accumulate",
+               ("            optimizer.zero_grad()\n", "")),
+        mutant("train-no-step", "train_classifier", "never calls optimizer.step(): nothing is learnt",
+               ("            optimizer.step()\n", "")),
+        mutant("train-validates-in-train-mode", "train_classifier", "validation without model.eval()",
+               ("        model.eval()\n", "")),
+        mutant("train-mode-set-once", "train_classifier", "model.train() once before the loop: epochs after the first train in eval mode",
+               ("    for epoch in range(epochs):\n        model.train()\n", "    model.train()\n    for epoch in range(epochs):\n")),
+        mutant("train-loss-summed", "train_classifier", "train_loss is the sum of the batch losses, not their mean",
+               ('history["train_loss"].append(total_loss / seen)', 'history["train_loss"].append(total_loss)')),
+        mutant("train-calls-cnnlib-fit", "train_classifier", "calls the book's cnnlib.train.fit instead of writing the loop",
+               ("    device = next(model.parameters()).device\n", _TRAIN_WITH_CNNLIB_FIT)),
+        mutant("resblock-identity-shortcut", "ResidualBlock", "no projection shortcut: always adds x itself",
+               ("if stride != 1 or c_in != c_out:", "if False:")),
+        mutant("resblock-projection-ignores-stride", "ResidualBlock", "projection only when the channels differ, not for stride 2",
+               ("if stride != 1 or c_in != c_out:", "if c_in != c_out:")),
+        mutant("resblock-shortcut-without-bn", "ResidualBlock", "projection shortcut without its batch norm",
+               ("nn.Conv2d(c_in, c_out, 1, stride=stride, bias=False), nn.BatchNorm2d(c_out))",
+                "nn.Conv2d(c_in, c_out, 1, stride=stride, bias=False))")),
+        mutant("resblock-relu-before-add", "ResidualBlock", "ReLU on the residual branch before the addition, none after",
+               ("out = self.bn2(self.conv2(out))\n        return F.relu(out + self.shortcut(x))",
+                "out = F.relu(self.bn2(self.conv2(out)))\n        return out + self.shortcut(x)")),
+        mutant("dsconv-no-groups", "DepthwiseSeparableConv", "depthwise conv without groups: a full 3x3 conv",
+               (", groups=c_in, bias=False)", ", bias=False)")),
+        mutant("dsconv-pointwise-bias", "DepthwiseSeparableConv", "pointwise conv with a (redundant) bias",
+               ("nn.Conv2d(c_in, c_out, 1, bias=False)", "nn.Conv2d(c_in, c_out, 1)")),
+        mutant("dsconv-no-relu-after-depthwise", "DepthwiseSeparableConv", "no ReLU between depthwise and pointwise",
+               ("x = F.relu(self.bn1(self.depthwise(x)))", "x = self.bn1(self.depthwise(x))")),
+        mutant("count-trainable-only", "count_params", "counts only the trainable parameters",
+               ("for p in module.parameters())", "for p in module.parameters() if p.requires_grad)")),
+        mutant("count-nested-twice", "count_params", "counts a parameter once per module above it",
+               ("for p in module.parameters())", "for m in module.modules() for p in m.parameters())")),
+        mutant("count-tied-twice", "count_params", "counts a shared (tied) parameter once per use",
+               ("p.numel() for p in module.parameters())", "p.numel() for _, p in module.named_parameters(remove_duplicate=False))")),
+        mutant("ir-residual-when-strided", "InvertedResidual", "adds the input also when stride is 2",
+               ("self.use_residual = stride == 1 and c_in == c_out", "self.use_residual = c_in == c_out")),
+        mutant("ir-relu6-after-projection", "InvertedResidual", "ReLU6 after the projection (no linear bottleneck)",
+               ("nn.BatchNorm2d(c_out)]", "nn.BatchNorm2d(c_out), nn.ReLU6()]")),
+        mutant("ir-always-expands", "InvertedResidual", "an expansion conv even when expand_ratio == 1",
+               ("if expand_ratio != 1:", "if True:")),
+        mutant("ir-relu-not-relu6", "InvertedResidual", "ReLU instead of ReLU6 after the depthwise conv",
+               ("nn.BatchNorm2d(hidden), nn.ReLU6(),\n", "nn.BatchNorm2d(hidden), nn.ReLU(),\n")),
+        mutant("gradcam-no-relu", "grad_cam", "no ReLU on the weighted sum: negative evidence kept",
+               ("cam = F.relu((alpha * A).sum(dim=1, keepdim=True))", "cam = (alpha * A).sum(dim=1, keepdim=True)")),
+        mutant("gradcam-after-softmax", "grad_cam", "gradient of the softmax probability instead of the score",
+               ("torch.autograd.grad(scores[0, target_class], A)",
+                "torch.autograd.grad(scores.softmax(dim=1)[0, target_class], A)")),
+        mutant("gradcam-hook-left-on", "grad_cam", "the forward hook is never removed",
+               ("    finally:\n        handle.remove()\n", "    finally:\n        pass\n")),
+        mutant("gradcam-no-spatial-mean", "grad_cam", "weights each position by its own gradient instead of the channel's mean",
+               ("alpha = grads.mean(dim=(2, 3), keepdim=True)", "alpha = grads")),
+    ),
+)
+
+# ----------------------------------------------------------------------------------------------
+# 03 Object detection
+# ----------------------------------------------------------------------------------------------
+
+_IOU_BROADCAST = """    area1 = (boxes1[:, 2] - boxes1[:, 0]) * (boxes1[:, 3] - boxes1[:, 1])  # (N,)
+    area2 = (boxes2[:, 2] - boxes2[:, 0]) * (boxes2[:, 3] - boxes2[:, 1])  # (M,)
+    top_left = torch.maximum(boxes1[:, None, :2], boxes2[None, :, :2])  # (N, M, 2)
+    bottom_right = torch.minimum(boxes1[:, None, 2:], boxes2[None, :, 2:])  # (N, M, 2)
+    wh = (bottom_right - top_left).clamp(min=0)  # (N, M, 2), 0 where the boxes do not overlap
+    inter = wh[..., 0] * wh[..., 1]  # (N, M)
+    union = area1[:, None] + area2[None, :] - inter  # (N, M)
+    return torch.where(union > 0, inter / union, torch.zeros_like(inter))"""
+_IOU_BY_BOX = """    rows = []
+    for b in boxes1:  # one Python step per box of boxes1
+        wh = (torch.minimum(b[2:], boxes2[:, 2:]) - torch.maximum(b[:2], boxes2[:, :2])).clamp(min=0)  # (M, 2)
+        inter = wh[:, 0] * wh[:, 1]
+        union = (b[2] - b[0]) * (b[3] - b[1]) + (boxes2[:, 2] - boxes2[:, 0]) * (boxes2[:, 3] - boxes2[:, 1]) - inter
+        rows.append(torch.where(union > 0, inter / union, torch.zeros_like(inter)))
+    return torch.stack(rows) if rows else boxes1.new_zeros(0, len(boxes2))"""
+_CENTRE_TO_CORNERS = "cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2"
+_AP_MATCH = """candidates = iou[k].masked_fill(matched, -1.0)  # a ground truth already used cannot match again
+        g = int(candidates.argmax())
+        hit = bool(candidates[g] >= iou_threshold)"""
+_AP_MATCH_VOC = """candidates = iou[k]
+        g = int(candidates.argmax())  # the best ground truth, whether used up or not
+        hit = bool(candidates[g] >= iou_threshold) and not bool(matched[g])"""
+
+DETECTION = Assignment(
+    name="03-detection",
+    notebook="detection.ipynb",
+    total_points=21,
+    functions=(
+        ("box_iou", "box_iou(boxes1, boxes2)"),
+        ("xywh_to_xyxy", "xywh_to_xyxy(boxes)"),
+        ("xyxy_to_xywh", "xyxy_to_xywh(boxes)"),
+        ("nms", "nms(boxes, scores, iou_threshold)"),
+        ("yolo_filter_boxes", "yolo_filter_boxes(box_confidence, boxes, class_probs, threshold)"),
+        ("yolo_encode", "yolo_encode(boxes, labels, grid_size, anchors, num_classes)"),
+        ("yolo_decode", "yolo_decode(pred, anchors, conf_threshold)"),
+        ("yolo_loss", "yolo_loss(pred, target, lambda_coord=5.0, lambda_noobj=0.5)"),
+        ("average_precision", "average_precision(pred_boxes, pred_scores, gt_boxes, iou_threshold=0.5)"),
+    ),
+    mutants=(
+        mutant("iou-no-clamp", "box_iou", "negative overlaps not clamped to zero (disjoint boxes get an area)",
+               ("wh = (bottom_right - top_left).clamp(min=0)  # (N, M, 2), 0 where the boxes do not overlap",
+                "wh = bottom_right - top_left  # (N, M, 2)")),
+        mutant("iou-plus-one-pixel", "box_iou", "the +1 pixel convention for widths and heights",
+               ("(boxes1[:, 2] - boxes1[:, 0]) * (boxes1[:, 3] - boxes1[:, 1])",
+                "(boxes1[:, 2] - boxes1[:, 0] + 1) * (boxes1[:, 3] - boxes1[:, 1] + 1)"),
+               ("(boxes2[:, 2] - boxes2[:, 0]) * (boxes2[:, 3] - boxes2[:, 1])",
+                "(boxes2[:, 2] - boxes2[:, 0] + 1) * (boxes2[:, 3] - boxes2[:, 1] + 1)"),
+               ("(bottom_right - top_left).clamp(min=0)", "(bottom_right - top_left + 1).clamp(min=0)")),
+        mutant("iou-nan-for-zero-area", "box_iou", "0/0 = NaN for two zero-area boxes",
+               ("return torch.where(union > 0, inter / union, torch.zeros_like(inter))", "return inter / union")),
+        mutant("iou-loops-over-boxes", "box_iou", "a Python loop over the boxes instead of broadcasting",
+               (_IOU_BROADCAST, _IOU_BY_BOX)),
+        mutant("iou-calls-cnnlib", "box_iou", "calls the book's library instead of computing the IoU",
+               ("    if not boxes1.is_floating_point():\n",
+                "    import cnnlib.detection.boxes\n    return cnnlib.detection.boxes.box_iou(boxes1, boxes2)\n"
+                "    if not boxes1.is_floating_point():\n")),
+        mutant("xywh-full-size", "xywh_to_xyxy", "w/2 and h/2 forgotten: corners a whole width from the centre",
+               (_CENTRE_TO_CORNERS, "cx - w, cy - h, cx + w, cy + h")),
+        mutant("xyxy-centre-brackets", "xyxy_to_xywh", "x1 + x2 / 2: the centre without brackets",
+               ("(x1 + x2) / 2, (y1 + y2) / 2", "x1 + x2 / 2, y1 + y2 / 2")),
+        mutant("xyxy-height-before-width", "xyxy_to_xywh", "b_h before b_w, in the order of the lectures' vector",
+               ("x2 - x1, y2 - y1), dim=-1)", "y2 - y1, x2 - x1), dim=-1)")),
+        mutant("nms-suppresses-at-threshold", "nms", "suppresses at IoU >= threshold instead of >",
+               ("suppressed |= iou[i] > iou_threshold", "suppressed |= iou[i] >= iou_threshold")),
+        mutant("nms-unsorted", "nms", "goes through the boxes in input order, not by score",
+               ("order = torch.sort(scores, descending=True, stable=True).indices", "order = torch.arange(len(scores))")),
+        mutant("nms-suppressed-boxes-suppress", "nms", "a suppressed box still suppresses the boxes after it",
+               ("        if suppressed[i]:\n            continue\n        keep.append(i)\n",
+                "        if not suppressed[i]:\n            keep.append(i)\n")),
+        mutant("filter-keeps-at-threshold", "yolo_filter_boxes", "keeps scores >= threshold instead of >",
+               ("keep = scores > threshold", "keep = scores >= threshold")),
+        mutant("filter-forgets-confidence", "yolo_filter_boxes", "scores are the class probabilities, without p_c",
+               ("class_scores = box_confidence * class_probs", "class_scores = class_probs")),
+        mutant("encode-ignores-anchors", "yolo_encode", "assigns the cell but always anchor 0",
+               ("a = int((inter / (w * h + anchor_area - inter)).argmax())", "a = 0")),
+        mutant("encode-centre-in-image", "yolo_encode", "b_x, b_y relative to the image instead of the cell",
+               ("x * S - j, y * S - i", "x, y")),
+        mutant("encode-rows-columns-swapped", "yolo_encode", "the row from x and the column from y",
+               ("i, j = min(int(y * S), S - 1), min(int(x * S), S - 1)",
+                "i, j = min(int(x * S), S - 1), min(int(y * S), S - 1)")),
+        mutant("decode-no-cell-offset", "yolo_decode", "the cell offset (j, i) not added to b_x, b_y",
+               ("x = (cols + p[..., 1]) / S", "x = p[..., 1] / S"), ("y = (rows + p[..., 2]) / S", "y = p[..., 2] / S")),
+        mutant("decode-rows-columns-swapped", "yolo_decode", "x from the row index and y from the column index",
+               ("(cols + p[..., 1])", "(rows + p[..., 1])"), ("(rows + p[..., 2])", "(cols + p[..., 2])")),
+        mutant("loss-no-sqrt", "yolo_loss", "squared errors of w and h instead of their square roots",
+               ("(p[:, 3:5].sqrt() - t[:, 3:5].sqrt())", "(p[:, 3:5] - t[:, 3:5])")),
+        mutant("loss-no-lambda-noobj", "yolo_loss", "the no-object confidence term not weighted by lambda_noobj",
+               ("lambda_noobj * conf_noobj", "conf_noobj")),
+        mutant("loss-counts-empty-predictors", "yolo_loss", "box and class errors counted where p_c = 0 ('don't care')",
+               ("p, t = pred[obj], target[obj]  # (n_obj, 5 + K)",
+                "p, t = pred.reshape(-1, pred.shape[-1]), target.reshape(-1, target.shape[-1])  # every predictor")),
+        mutant("ap-no-envelope", "average_precision", "the raw precision at each recall step instead of its envelope",
+               ("envelope = precision.flip(0).cummax(0).values.flip(0)", "envelope = precision")),
+        mutant("ap-matches-a-ground-truth-twice", "average_precision", "a ground truth can be matched again",
+               ("candidates = iou[k].masked_fill(matched, -1.0)", "candidates = iou[k]")),
+        mutant("ap-unsorted", "average_precision", "detections matched in input order, not by score",
+               ("order = torch.sort(pred_scores, descending=True, stable=True).indices", "order = torch.arange(len(pred_scores))")),
+        mutant("ap-strict-threshold", "average_precision", "IoU > iou_threshold instead of >= for a true positive",
+               ("candidates[g] >= iou_threshold", "candidates[g] > iou_threshold")),
+        mutant("ap-voc-matching", "average_precision", "PASCAL devkit matching (best ground truth, used or not) instead of the best unused one",
+               (_AP_MATCH, _AP_MATCH_VOC)),
+    ),
+)
+
+ASSIGNMENTS: tuple[Assignment, ...] = (CONVOLUTION, ARCHITECTURES, DETECTION)
