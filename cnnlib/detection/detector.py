@@ -1,0 +1,313 @@
+"""A small YOLO-style detector that trains on a CPU in about a minute, its training loop and its evaluation.
+
+:class:`TinyYOLO` is fully convolutional (seed 001's "convolutional implementation of sliding
+windows"): a stack of 3x3 convolution + batch norm + LeakyReLU blocks, three of them with stride
+2, so a 64x64 image becomes an 8x8 grid of cells; a 1x1 convolution then predicts, for each cell
+and each of ``A`` anchors, the ``5 + K`` numbers of the YOLO layout (:mod:`cnnlib.detection.yolo`).
+The head applies the activations, so the output means what a target means: ``p_c`` and
+``b_x, b_y`` through a sigmoid, the class probabilities through a softmax, and the sizes relative
+to the anchor as ``(2 sigmoid(t))^2`` in ``(0, 4)`` (YOLOv5's bounded form, which cannot blow up
+early in training the way YOLOv2's ``exp(t)`` can; its square root, the quantity the loss
+compares, is simply ``2 sigmoid(t)``).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+
+import torch
+from torch import nn
+
+from cnnlib.detection.yolo import yolo_encode, yolo_loss_terms, yolo_postprocess, yolo_predictors
+
+__all__ = ["TinyYOLO", "YOLOHistory", "train_yolo", "evaluate_detector", "predict_detector"]
+
+
+def _block(c_in: int, c_out: int, stride: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False), nn.BatchNorm2d(c_out), nn.LeakyReLU(0.1),
+    )
+
+
+class TinyYOLO(nn.Module):
+    """A YOLO detector small enough to train on two CPU cores.
+
+    Args:
+        num_classes (int): ``K``.
+        num_anchors (int): ``A``; ignored when ``anchors`` is given (it must then agree).
+        anchors (Tensor[A, 2] | None): anchor ``(width, height)`` in pixels, e.g. from
+            :func:`cnnlib.detection.anchors.kmeans_anchors`; stored as a buffer so the model
+            carries what decoding needs. Default: ``A`` squares with sides spaced geometrically
+            from one to four cells (8 to 32 pixels).
+        width (int): channels of the first block; later blocks use 2, 4 and 8 times as many.
+
+    Shape:
+        - Input: ``(N, 3, H, W)`` with ``H`` and ``W`` multiples of 8.
+        - Output: ``(N, H / 8, W / 8, A * (5 + K))``, activated (see the module docstring).
+
+    Example:
+        >>> model = TinyYOLO(num_classes=3, num_anchors=3)
+        >>> model(torch.zeros(2, 3, 64, 64)).shape
+        torch.Size([2, 8, 8, 24])
+    """
+
+    stride = 8
+
+    def __init__(self, num_classes: int = 3, num_anchors: int = 3, anchors: torch.Tensor | None = None,
+                 width: int = 16):
+        super().__init__()
+        for name, value in (("num_classes", num_classes), ("num_anchors", num_anchors), ("width", width)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        if anchors is None:
+            sides = self.stride * 4.0 ** (torch.arange(num_anchors) / max(num_anchors - 1, 1))
+            anchors = torch.stack((sides, sides), dim=1)
+        if not isinstance(anchors, torch.Tensor) or anchors.dim() != 2 or anchors.shape[1] != 2 or not (anchors > 0).all():
+            raise ValueError(f"anchors must be a positive Tensor[A, 2], got {anchors!r}")
+        self.num_classes, self.num_anchors = num_classes, anchors.shape[0]
+        self.register_buffer("anchors", anchors.detach().float().clone())
+        c = width
+        self.backbone = nn.Sequential(
+            _block(3, c, 2),  # (N, c, H/2, W/2)
+            _block(c, 2 * c, 2),  # (N, 2c, H/4, W/4)
+            _block(2 * c, 2 * c, 1),
+            _block(2 * c, 4 * c, 2),  # (N, 4c, H/8, W/8)
+            _block(4 * c, 4 * c, 1),
+            _block(4 * c, 8 * c, 1),
+            _block(8 * c, 8 * c, 1),
+        )
+        self.head = nn.Conv2d(8 * c, self.num_anchors * (5 + num_classes), 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not isinstance(x, torch.Tensor) or x.dim() != 4 or x.shape[1] != 3:
+            got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+            raise ValueError(f"input must be a Tensor[N, 3, H, W], got {got}")
+        if x.shape[2] % self.stride or x.shape[3] % self.stride:
+            raise ValueError(f"H and W must be multiples of {self.stride}, got {tuple(x.shape[2:])}")
+        raw = self.head(self.backbone(x)).permute(0, 2, 3, 1)  # (N, S, S, A*(5+K))
+        t = yolo_predictors(raw, self.num_anchors)  # (N, S, S, A, 5+K)
+        out = torch.cat((
+            torch.sigmoid(t[..., :3]),  # p_c, b_x, b_y
+            (2 * torch.sigmoid(t[..., 3:5])) ** 2,  # b_w, b_h relative to the anchor
+            torch.softmax(t[..., 5:], dim=-1),  # class probabilities
+        ), dim=-1)
+        return out.reshape(raw.shape)
+
+
+@dataclass
+class YOLOHistory:
+    """Per-epoch record of :func:`train_yolo`: mean loss, its five terms, learning rate, seconds."""
+
+    epochs: list[int] = field(default_factory=list)
+    loss: list[float] = field(default_factory=list)
+    terms: dict[str, list[float]] = field(default_factory=dict)
+    lr: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _scenes(data, name: str) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor]]:
+    """Images ``(N, 3, H, W)`` and per-image boxes and labels from a detection data set."""
+    if isinstance(data, (tuple, list)) and len(data) == 3 and isinstance(data[0], torch.Tensor):
+        images, boxes, labels = data
+        boxes, labels = list(boxes), list(labels)
+    else:
+        try:
+            items = [data[i] for i in range(len(data))]
+        except TypeError as err:
+            raise TypeError(f"{name} must be a data set of (image, target dict) pairs or an "
+                            f"(images, boxes, labels) triple, got {type(data).__name__}") from err
+        if not items:
+            raise ValueError(f"{name} is empty")
+        images = torch.stack([image for image, _ in items])
+        boxes, labels = [t["boxes"] for _, t in items], [t["labels"] for _, t in items]
+    if images.dim() != 4 or images.shape[1] != 3 or len(images) == 0 or len(boxes) != len(images) or len(labels) != len(images):
+        raise ValueError(f"{name}: need images (N, 3, H, W), N >= 1, with N boxes and N label tensors, "
+                         f"got images {tuple(images.shape)}, {len(boxes)} boxes, {len(labels)} labels")
+    return images, boxes, labels
+
+
+def _flip(x: torch.Tensor, t: torch.Tensor, dim: int, num_anchors: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mirror images along ``dim`` (-1: left-right, -2: up-down) and their YOLO targets with them."""
+    p = yolo_predictors(t, num_anchors).flip(dim - 2)  # image W/H axis -> grid column/row axis
+    k = 1 if dim == -1 else 2  # b_x or b_y
+    p[..., k] = torch.where(p[..., 0] == 1, 1 - p[..., k], p[..., k])
+    return x.flip(dim), p.reshape(t.shape)
+
+
+def train_yolo(
+    model: TinyYOLO,
+    train,
+    epochs: int = 10,
+    batch_size: int = 64,
+    lr: float = 3e-3,
+    weight_decay: float = 5e-4,
+    flip: bool = True,
+    loss_options: dict | None = None,
+    seed: int = 0,
+    progress: bool = True,
+    device: torch.device | str | None = None,
+) -> YOLOHistory:
+    """Train a YOLO model with :func:`~cnnlib.detection.yolo.yolo_loss` (AdamW, one-cycle schedule).
+
+    The scenes are read once, their targets encoded once with the model's anchors; each epoch
+    then shuffles them and, with ``flip``, mirrors each image left-right and/or up-down with
+    probability 1/2 (images and targets together), which shows the model four versions of every scene.
+
+    Args:
+        model (TinyYOLO): any module with ``num_classes``, ``num_anchors``, ``anchors`` and
+            ``stride`` whose output is the activated YOLO layout.
+        train: a data set of ``(image, target)`` pairs with ``target["boxes"]``/``["labels"]``
+            (e.g. :class:`~cnnlib.data.shapes.ShapesDataset`), or an ``(images, boxes, labels)`` triple.
+        epochs (int): passes over the data (>= 1).
+        batch_size (int): scenes per step.
+        lr (float): peak learning rate of the one-cycle schedule.
+        weight_decay (float): AdamW's decoupled weight decay.
+        flip (bool): random horizontal and vertical mirroring.
+        loss_options (dict | None): keyword arguments of :func:`~cnnlib.detection.yolo.yolo_loss_terms`
+            (``lambda_coord``, ``lambda_noobj``, ``objectness``, ``classification``).
+        seed (int): seeds the shuffling and the flips (seed the model's initialisation yourself).
+        progress (bool): show a tqdm bar over epochs.
+        device (torch.device | str | None): default: where the model's parameters are.
+
+    Returns:
+        YOLOHistory: per-epoch mean loss and terms.
+
+    Raises:
+        ValueError: for ``epochs`` or ``batch_size`` < 1 or an empty data set.
+
+    Example:
+        >>> from cnnlib.data.shapes import ShapesDataset
+        >>> _ = torch.manual_seed(0)
+        >>> h = train_yolo(TinyYOLO(3, 2, width=4), ShapesDataset(8), epochs=2, batch_size=4, progress=False)
+        >>> len(h.loss), h.loss[-1] > 0
+        (2, True)
+    """
+    for name, value in (("epochs", epochs), ("batch_size", batch_size)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive int, got {value!r}")
+    from tqdm.auto import tqdm
+
+    device = torch.device(device) if device is not None else next(model.parameters()).device
+    model.to(device)
+    images, boxes, labels = _scenes(train, "train")
+    N, _, H, W = images.shape
+    S = H // model.stride
+    targets = yolo_encode(boxes, labels, S, model.anchors.cpu(), model.num_classes, (H, W))  # (N, S, S, A*(5+K))
+    gen = torch.Generator().manual_seed(seed)
+    steps = epochs * ((N + batch_size - 1) // batch_size)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.2)
+    options = {"num_anchors": model.num_anchors, **(loss_options or {})}
+    history = YOLOHistory()
+    bar = tqdm(range(1, epochs + 1), desc="epochs", disable=not progress)
+    for epoch in bar:
+        start, sums, total = time.perf_counter(), {}, 0.0
+        model.train()
+        perm = torch.randperm(N, generator=gen)
+        for b in range(0, N, batch_size):
+            idx = perm[b:b + batch_size]
+            x, t = images[idx], targets[idx]
+            if flip:
+                for dim in (-1, -2):
+                    pick = torch.rand(len(idx), generator=gen) < 0.5
+                    xf, tf = _flip(x, t, dim, model.num_anchors)
+                    x = torch.where(pick[:, None, None, None], xf, x)
+                    t = torch.where(pick[:, None, None, None], tf, t)
+            x, t = x.to(device), t.to(device)
+            terms = yolo_loss_terms(model(x), t, **options)
+            loss = sum(terms.values())
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            total += loss.item() * len(idx)
+            for k, v in terms.items():
+                sums[k] = sums.get(k, 0.0) + v.item() * len(idx)
+        history.epochs.append(epoch)
+        history.loss.append(total / N)
+        for k, v in sums.items():
+            history.terms.setdefault(k, []).append(v / N)
+        history.lr.append(opt.param_groups[0]["lr"])
+        history.seconds.append(time.perf_counter() - start)
+        bar.set_postfix(loss=f"{total / N:.3f}")
+    return history
+
+
+@torch.no_grad()
+def predict_detector(
+    model: TinyYOLO,
+    images: torch.Tensor,
+    conf_threshold: float = 0.01,
+    iou_threshold: float = 0.5,
+    max_detections: int | None = 100,
+    batch_size: int = 256,
+) -> list[dict[str, torch.Tensor]]:
+    """Detections of a YOLO model: :func:`~cnnlib.detection.yolo.yolo_postprocess` on its output.
+
+    Args:
+        model (TinyYOLO): a trained detector (evaluated in eval mode, its mode restored after).
+        images (Tensor[N, 3, H, W]): on any device; batches are moved to the model's device.
+        conf_threshold, iou_threshold (float): score threshold and per-class NMS threshold.
+        max_detections (int | None): at most this many boxes per image.
+        batch_size (int): images per forward pass.
+
+    Returns:
+        list[dict]: per image ``{"boxes": Tensor[M, 4] xyxy, "scores": Tensor[M], "labels": Tensor[M]}``
+        on the CPU, highest score first.
+
+    Example:
+        >>> len(predict_detector(TinyYOLO(3, 2, width=4), torch.rand(3, 3, 64, 64)))
+        3
+    """
+    if not isinstance(images, torch.Tensor) or images.dim() != 4:
+        got = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__
+        raise ValueError(f"images must be a Tensor[N, 3, H, W], got {got}")
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    out = []
+    for b in range(0, len(images), batch_size):
+        pred = model(images[b:b + batch_size].to(device))
+        for boxes, scores, labels in yolo_postprocess(pred, model.anchors, conf_threshold, iou_threshold,
+                                                      tuple(images.shape[2:]), max_detections):
+            out.append({"boxes": boxes.cpu(), "scores": scores.cpu(), "labels": labels.cpu()})
+    model.train(was_training)
+    return out
+
+
+def evaluate_detector(
+    model: TinyYOLO,
+    dataset,
+    conf_threshold: float = 0.01,
+    iou_threshold: float = 0.5,
+    max_detections: int | None = 100,
+) -> dict[str, float]:
+    """COCO-style mAP@[.5:.95] and mAP@0.5 of a detector on a data set.
+
+    Args:
+        model (TinyYOLO): the detector.
+        dataset: ``(image, target)`` pairs or an ``(images, boxes, labels)`` triple, as :func:`train_yolo`.
+        conf_threshold (float): keep detections scoring above this (low: AP needs the full ranking).
+        iou_threshold (float): per-class NMS threshold.
+        max_detections (int | None): boxes kept per image (COCO keeps 100).
+
+    Returns:
+        dict[str, float]: what :func:`cnnlib.detection.metrics.mean_average_precision` returns,
+        among them ``"map"`` (mAP@[.5:.95]) and ``"map_50"``.
+
+    Example:
+        >>> from cnnlib.data.shapes import ShapesDataset
+        >>> scores = evaluate_detector(TinyYOLO(3, 2, width=4), ShapesDataset(4))
+        >>> 0 <= scores["map"] <= scores["map_50"] <= 1
+        True
+    """
+    from cnnlib.detection.metrics import mean_average_precision
+
+    images, boxes, labels = _scenes(dataset, "dataset")
+    preds = predict_detector(model, images, conf_threshold, iou_threshold, max_detections)
+    targets = [{"boxes": b, "labels": l} for b, l in zip(boxes, labels)]
+    return mean_average_precision(preds, targets)

@@ -1,0 +1,457 @@
+"""YOLO: the grid target, its decoding, box filtering and the loss.
+
+Redmon et al., "You Only Look Once: Unified, Real-Time Object Detection", CVPR 2016 (the grid and
+the loss of seed 004); anchor boxes as in Redmon & Farhadi, "YOLO9000", CVPR 2017 (seed 001).
+
+Layout: a YOLO map for ``N`` images is ``Tensor[N, S, S, A * (5 + K)]``, channels last like seed
+001's ``S x S x B(5 + C)``. Cell ``(i, j)`` is row ``i`` (from ``y``) and column ``j`` (from
+``x``) of an ``S x S`` grid over the ``H x W`` image, ``H / S x W / S`` pixels each (a non-square image
+may have an ``S_y x S_x`` grid: every function here accepts one). Predictor
+``a`` (the one tied to anchor ``a``) owns channels ``a * (5 + K) ... (a + 1) * (5 + K) - 1``:
+
+``[p_c, b_x, b_y, b_w, b_h, c_1 ... c_K]``
+
+- ``p_c``: 1 when an object is assigned to this cell and anchor, else 0 (a probability in a
+  prediction); when it is 0 the other numbers are "don't care" (seed 001) and are 0 in a target;
+- ``b_x, b_y`` in ``[0, 1)``: the box centre inside its cell, in cell units:
+  ``cx = (j + b_x) * W / S`` and ``cy = (i + b_y) * H / S``;
+- ``b_w, b_h > 0``: the box size RELATIVE TO THE ANCHOR (YOLOv2's priors):
+  ``w = b_w * anchor_w`` pixels; they exceed 1 for boxes larger than the anchor;
+- ``c_k``: class probabilities, one-hot in a target.
+
+Note the order: width before height (``"cxcywh"``), where seed 001 lists ``b_h, b_w``.
+:func:`yolo_predictors` views a map as ``(N, S, S, A, 5 + K)``. A model for this layout outputs
+probabilities (sigmoid, softmax) and positive sizes, not raw scores: :class:`TinyYOLO` does.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from cnnlib.detection.anchors import assign_anchors, wh_iou
+from cnnlib.detection.boxes import box_convert
+from cnnlib.detection.nms import batched_nms
+
+#: Alias of :func:`cnnlib.detection.anchors.wh_iou` (the package ``__init__`` re-exports this name).
+anchor_iou = wh_iou
+
+__all__ = [
+    "yolo_predictors", "yolo_encode", "yolo_boxes", "yolo_filter_boxes",
+    "yolo_decode", "yolo_postprocess", "yolo_loss_terms", "yolo_loss",
+]
+
+
+def _hw(image_size: int | tuple[int, int]) -> tuple[int, int]:
+    if isinstance(image_size, int) and not isinstance(image_size, bool):
+        image_size = (image_size, image_size)
+    if (not isinstance(image_size, (tuple, list)) or len(image_size) != 2
+            or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in image_size)):
+        raise ValueError(f"image_size must be a positive int or an (H, W) pair of them, got {image_size!r}")
+    return int(image_size[0]), int(image_size[1])
+
+
+def _positive_int(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
+    return value
+
+
+def _check_anchors(anchors: object) -> torch.Tensor:
+    if not isinstance(anchors, torch.Tensor) or anchors.dim() != 2 or anchors.shape[1] != 2 or len(anchors) == 0:
+        got = tuple(anchors.shape) if isinstance(anchors, torch.Tensor) else type(anchors).__name__
+        raise ValueError(f"anchors must be a Tensor[A, 2] of (width, height) in pixels with A >= 1, got {got}")
+    if not (torch.isfinite(anchors).all() and (anchors > 0).all()):
+        raise ValueError(f"anchors must be finite and positive, got {anchors.tolist()}")
+    return anchors
+
+
+def yolo_predictors(x: torch.Tensor, num_anchors: int) -> torch.Tensor:
+    """View a YOLO map ``(N, S, S, A * (5 + K))`` as ``(N, S, S, A, 5 + K)`` (no copy when contiguous).
+
+    Raises:
+        ValueError: if ``x`` is not 4-D with a last dimension ``A * (5 + K)``, ``K >= 1``.
+
+    Example:
+        >>> yolo_predictors(torch.zeros(2, 8, 8, 3 * 8), num_anchors=3).shape
+        torch.Size([2, 8, 8, 3, 8])
+    """
+    _positive_int(num_anchors, "num_anchors")
+    if not isinstance(x, torch.Tensor) or x.dim() != 4:
+        got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+        raise ValueError(f"a YOLO map must be a Tensor[N, S, S, A*(5+K)], got {got}")
+    C = x.shape[-1]
+    if C % num_anchors or C // num_anchors < 6:
+        raise ValueError(f"last dimension {C} is not num_anchors * (5 + K) with K >= 1 for num_anchors={num_anchors}")
+    return x.reshape(*x.shape[:3], num_anchors, C // num_anchors)  # (N, S, S, A, 5+K)
+
+
+def _encode_one(boxes, labels, Sy, Sx, anchors, K, H, W) -> torch.Tensor:
+    if not isinstance(boxes, torch.Tensor) or boxes.dim() != 2 or boxes.shape[1] != 4:
+        got = tuple(boxes.shape) if isinstance(boxes, torch.Tensor) else type(boxes).__name__
+        raise ValueError(f"boxes must be a Tensor[M, 4] (xyxy pixels), got {got}")
+    if not isinstance(labels, torch.Tensor) or labels.shape != (boxes.shape[0],) or labels.is_floating_point():
+        got = (tuple(labels.shape), labels.dtype) if isinstance(labels, torch.Tensor) else type(labels).__name__
+        raise ValueError(f"labels must be an integer Tensor[M] with M = {boxes.shape[0]}, got {got}")
+    b = boxes if boxes.is_floating_point() else boxes.to(torch.get_default_dtype())
+    A = anchors.shape[0]
+    out = torch.zeros(Sy, Sx, A, 5 + K, dtype=b.dtype, device=b.device)
+    if b.shape[0] == 0:
+        return out.reshape(Sy, Sx, A * (5 + K))
+    if labels.min() < 0 or labels.max() >= K:
+        raise ValueError(f"labels must lie in [0, num_classes) = [0, {K}), got {labels.tolist()}")
+    cx, cy, w, h = box_convert(b, "xyxy", "cxcywh").unbind(1)  # (M,) each
+    if not (torch.isfinite(b).all() and (w > 0).all() and (h > 0).all()):
+        raise ValueError("boxes must be finite with x2 > x1 and y2 > y1")
+    if ((cx < 0) | (cx >= W) | (cy < 0) | (cy >= H)).any():
+        raise ValueError(f"box centres must lie inside the {H}x{W} image, got boxes {b.tolist()}")
+    cw, ch = W / Sx, H / Sy  # cell size in pixels
+    j, i = (cx / cw).floor().long().clamp(0, Sx - 1), (cy / ch).floor().long().clamp(0, Sy - 1)
+    anc = anchors.to(device=b.device, dtype=b.dtype)
+    a = assign_anchors(torch.stack((w, h), 1), anc)  # best anchor by shape IoU, the first one on ties
+    # Two objects on one (cell, anchor): the larger box wins (for equal areas, the earlier one).
+    order = torch.argsort(w * h, descending=True, stable=True)
+    slot = ((i * Sx + j) * A + a)[order]
+    M = len(order)
+    first = torch.full((Sy * Sx * A,), M, dtype=torch.long, device=b.device)
+    first = first.scatter_reduce(0, slot, torch.arange(M, device=b.device), reduce="amin")
+    k = order[first[slot] == torch.arange(M, device=b.device)]  # the winners
+    out[i[k], j[k], a[k], 0] = 1
+    out[i[k], j[k], a[k], 1] = cx[k] / cw - j[k]
+    out[i[k], j[k], a[k], 2] = cy[k] / ch - i[k]
+    out[i[k], j[k], a[k], 3] = w[k] / anc[a[k], 0]
+    out[i[k], j[k], a[k], 4] = h[k] / anc[a[k], 1]
+    out[i[k], j[k], a[k], 5 + labels[k].to(b.device)] = 1
+    return out.reshape(Sy, Sx, A * (5 + K))
+
+
+def yolo_encode(
+    boxes: torch.Tensor | list[torch.Tensor],
+    labels: torch.Tensor | list[torch.Tensor],
+    grid_size: int | tuple[int, int],
+    anchors: torch.Tensor,
+    num_classes: int,
+    image_size: int | tuple[int, int] = 64,
+) -> torch.Tensor:
+    """Build the YOLO target of one image (or a batch): each object goes to one cell and one anchor.
+
+    Assignment (seed 001): the cell that contains the box centre, and, in that cell, the anchor
+    whose shape has the highest IoU with the box
+    (:func:`~cnnlib.detection.anchors.assign_anchors`; the first on ties). When
+    two objects land on the same cell AND anchor, the larger box (by area) keeps the slot and the
+    other is dropped from the target (equal areas: the earlier one wins); seed 001 calls this
+    the weak point of anchors ("bad if 3 objects appear with 2 anchor boxes").
+
+    Args:
+        boxes (Tensor[M, 4] or list of them): ``(x1, y1, x2, y2)`` pixels, ``x2 > x1``,
+            ``y2 > y1``, centres inside the image; ``M`` may be 0.
+        labels (Tensor[M] or list of them): integer classes in ``[0, num_classes)``.
+        grid_size (int | tuple[int, int]): ``S`` or ``(S_y, S_x)``.
+        anchors (Tensor[A, 2]): anchor ``(width, height)`` in pixels (moved to the boxes' device).
+        num_classes (int): ``K``.
+        image_size (int | tuple[int, int]): ``H`` (= ``W``) or ``(H, W)`` of the image.
+
+    Returns:
+        Tensor[S, S, A * (5 + K)] for one image, Tensor[N, S, S, A * (5 + K)] for a list; on the
+        boxes' device, float (integer boxes become float32). See the module docstring for the layout.
+
+    Raises:
+        ValueError: for wrong shapes, labels out of range, empty or outside boxes, bad anchors.
+
+    Example:
+        >>> t = yolo_encode(torch.tensor([[8., 8., 24., 24.]]), torch.tensor([1]), 4, torch.tensor([[16., 16.]]), 2)
+        >>> t.shape, t[1, 1].tolist()  # centre (16, 16) is the corner of cell (1, 1): b_x = b_y = 0
+        (torch.Size([4, 4, 7]), [1.0, 0.0, 0.0, 1.0, 1.0, 0.0, 1.0])
+    """
+    if isinstance(grid_size, (tuple, list)) and len(grid_size) == 2:
+        Sy, Sx = (_positive_int(v, "grid_size") for v in grid_size)
+    else:
+        Sy = Sx = _positive_int(grid_size, "grid_size")
+    K = _positive_int(num_classes, "num_classes")
+    H, W = _hw(image_size)
+    anchors = _check_anchors(anchors)
+    if isinstance(boxes, (list, tuple)):
+        if not isinstance(labels, (list, tuple)) or len(labels) != len(boxes):
+            raise ValueError("with a list of boxes, labels must be a list of the same length")
+        if len(boxes) == 0:
+            raise ValueError("boxes is an empty list: give at least one image")
+        return torch.stack([_encode_one(b, l, Sy, Sx, anchors, K, H, W) for b, l in zip(boxes, labels)])
+    return _encode_one(boxes, labels, Sy, Sx, anchors, K, H, W)
+
+
+def yolo_boxes(
+    pred: torch.Tensor, anchors: torch.Tensor, image_size: int | tuple[int, int] = 64,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Turn every predictor of a YOLO map into a pixel box (no thresholding).
+
+    Args:
+        pred (Tensor[N, S, S, A * (5 + K)]): a target or activated model output.
+        anchors (Tensor[A, 2]): anchor ``(width, height)`` in pixels.
+        image_size (int | tuple[int, int]): ``H`` or ``(H, W)``.
+
+    Returns:
+        tuple: ``box_confidence`` ``Tensor[N, S, S, A]`` (``p_c``), ``boxes`` ``Tensor[N, S, S, A, 4]``
+        xyxy pixels, ``class_probs`` ``Tensor[N, S, S, A, K]``.
+
+    Example:
+        >>> t = yolo_encode([torch.tensor([[8., 8., 24., 24.]])], [torch.tensor([1])], 4, torch.tensor([[16., 16.]]), 2)
+        >>> yolo_boxes(t, torch.tensor([[16., 16.]]))[1][0, 1, 1, 0].tolist()
+        [8.0, 8.0, 24.0, 24.0]
+    """
+    anchors = _check_anchors(anchors)
+    p = yolo_predictors(pred, anchors.shape[0])  # (N, S, S, A, 5+K)
+    H, W = _hw(image_size)
+    Sy, Sx = p.shape[1], p.shape[2]
+    anc = anchors.to(device=p.device, dtype=p.dtype)
+    cols = torch.arange(Sx, device=p.device, dtype=p.dtype)
+    rows = torch.arange(Sy, device=p.device, dtype=p.dtype)
+    cx = (cols[None, None, :, None] + p[..., 1]) * (W / Sx)  # column j runs along dim 2
+    cy = (rows[None, :, None, None] + p[..., 2]) * (H / Sy)  # row i runs along dim 1
+    w, h = p[..., 3] * anc[:, 0], p[..., 4] * anc[:, 1]  # (N, S, S, A)
+    boxes = torch.stack((cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2), dim=-1)  # (N, S, S, A, 4)
+    return p[..., 0], boxes, p[..., 5:]
+
+
+def yolo_filter_boxes(
+    box_confidence: torch.Tensor, boxes: torch.Tensor, class_probs: torch.Tensor, threshold: float = 0.6,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Keep predictors whose best class score ``p_c * P(class)`` is strictly above ``threshold``.
+
+    Args:
+        box_confidence (Tensor[..., 1] or Tensor[...]): ``p_c`` of each predictor.
+        boxes (Tensor[..., 4]): a box per predictor.
+        class_probs (Tensor[..., K]): class probabilities per predictor.
+        threshold (float): seed 001 drops ``p_c <= 0.6``.
+
+    Returns:
+        tuple: ``scores`` ``Tensor[M]``, ``boxes`` ``Tensor[M, 4]``, ``classes`` ``Tensor[M]`` (int64),
+        in the row-major order of the leading dimensions.
+
+    Raises:
+        ValueError: if the leading dimensions of the three inputs differ.
+
+    Example:
+        >>> s, b, c = yolo_filter_boxes(torch.tensor([0.9, 0.5]), torch.ones(2, 4), torch.tensor([[0.2, 0.8], [0.0, 1.0]]))
+        >>> [round(v, 2) for v in s.tolist()], c.tolist()  # 0.9 * 0.8 = 0.72 > 0.6; 0.5 * 1.0 is not
+        ([0.72], [1])
+    """
+    conf = box_confidence
+    if isinstance(conf, torch.Tensor) and isinstance(boxes, torch.Tensor) and conf.dim() == boxes.dim() and conf.shape[-1] == 1:
+        conf = conf[..., 0]
+    tensors = all(isinstance(t, torch.Tensor) for t in (conf, boxes, class_probs))
+    if not tensors or boxes.shape[-1] != 4 or boxes.shape[:-1] != conf.shape or class_probs.shape[:-1] != conf.shape:
+        shapes = [tuple(t.shape) if isinstance(t, torch.Tensor) else type(t).__name__ for t in (box_confidence, boxes, class_probs)]
+        raise ValueError(f"need box_confidence (...) or (..., 1), boxes (..., 4), class_probs (..., K) with one '...', got {shapes}")
+    scores = conf[..., None] * class_probs  # (..., K)
+    best, classes = scores.max(dim=-1)  # (...), (...)
+    keep = best > threshold
+    return best[keep], boxes[keep], classes[keep]
+
+
+def yolo_decode(
+    pred: torch.Tensor, anchors: torch.Tensor, conf_threshold: float = 0.5, image_size: int | tuple[int, int] = 64,
+) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+    """Read boxes off a YOLO map: :func:`yolo_boxes` then :func:`yolo_filter_boxes` per image.
+
+    Args:
+        pred (Tensor[N, S, S, A * (5 + K)] or Tensor[S, S, A * (5 + K)]): target or activated output.
+        anchors (Tensor[A, 2]): anchor ``(width, height)`` in pixels.
+        conf_threshold (float): keep predictors with ``p_c * max_k c_k > conf_threshold``.
+        image_size (int | tuple[int, int]): ``H`` or ``(H, W)``.
+
+    Returns:
+        list: one ``(boxes Tensor[M, 4] xyxy pixels, scores Tensor[M], labels Tensor[M])`` per image,
+        in raster order of (row, column, anchor). ``decode(encode(x))`` gives back the encoded boxes.
+
+    Example:
+        >>> anchors = torch.tensor([[16., 16.]])
+        >>> t = yolo_encode(torch.tensor([[3., 5., 20., 30.]]), torch.tensor([0]), 4, anchors, 2)
+        >>> boxes, scores, labels = yolo_decode(t, anchors)[0]
+        >>> boxes.tolist(), scores.tolist(), labels.tolist()
+        ([[3.0, 5.0, 20.0, 30.0]], [1.0], [0])
+    """
+    if isinstance(pred, torch.Tensor) and pred.dim() == 3:
+        pred = pred[None]
+    conf, boxes, probs = yolo_boxes(pred, anchors, image_size)
+    out = []
+    for n in range(conf.shape[0]):
+        scores, kept, labels = yolo_filter_boxes(conf[n], boxes[n], probs[n], conf_threshold)
+        out.append((kept, scores, labels))
+    return out
+
+
+def yolo_postprocess(
+    pred: torch.Tensor,
+    anchors: torch.Tensor,
+    conf_threshold: float = 0.6,
+    iou_threshold: float = 0.5,
+    image_size: int | tuple[int, int] = 64,
+    max_detections: int | None = None,
+) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+    """Seed 001's final algorithm: drop low scores, then non-max suppression class by class.
+
+    Args:
+        pred (Tensor[N, S, S, A * (5 + K)]): activated model output.
+        anchors (Tensor[A, 2]): anchor ``(width, height)`` in pixels.
+        conf_threshold (float): keep ``p_c * max_k c_k > conf_threshold`` (seed 001: 0.6; use a
+            low value such as 0.01 when computing mAP, which needs the whole ranking).
+        iou_threshold (float): suppress a box whose IoU with a better box of its class is above this.
+        image_size (int | tuple[int, int]): ``H`` or ``(H, W)``.
+        max_detections (int | None): keep at most this many per image (the highest scores).
+
+    Returns:
+        list: one ``(boxes, scores, labels)`` per image, highest score first.
+
+    Example:
+        >>> anchors = torch.tensor([[16., 16.], [20., 20.]])
+        >>> t = yolo_encode([torch.tensor([[0., 0., 16., 16.]])], [torch.tensor([0])], 4, anchors, 1)
+        >>> t[0, 0, 0, 6:12] = torch.tensor([0.9, 0.5, 0.5, 1.0, 1.0, 1.0])  # a duplicate on anchor 1
+        >>> [len(b) for b, _, _ in yolo_postprocess(t, anchors)]  # IoU 0.64 > 0.5: one box left
+        [1]
+    """
+    if max_detections is not None:
+        _positive_int(max_detections, "max_detections")
+    out = []
+    for boxes, scores, labels in yolo_decode(pred, anchors, conf_threshold, image_size):
+        keep = batched_nms(boxes, scores, labels, iou_threshold)[:max_detections]
+        out.append((boxes[keep], scores[keep], labels[keep]))
+    return out
+
+
+_OBJECTNESS = ("mse", "bce")
+_CLASSIFICATION = ("mse", "ce")
+
+
+def yolo_loss_terms(
+    pred: torch.Tensor,
+    target: torch.Tensor,
+    lambda_coord: float = 5.0,
+    lambda_noobj: float = 0.5,
+    *,
+    num_anchors: int = 1,
+    objectness: str = "mse",
+    classification: str = "mse",
+) -> dict[str, torch.Tensor]:
+    """The five weighted terms of the YOLO loss (seed 004), each summed over cells and anchors, averaged over images.
+
+    With ``1_ij^obj`` = 1 where the target's ``p_c`` is 1 (predictor ``j`` of cell ``i`` is
+    responsible for an object) and ``1_ij^noobj = 1 - 1_ij^obj``:
+
+    - ``"xy"``: ``lambda_coord sum 1_ij^obj [(x - x^)^2 + (y - y^)^2]``;
+    - ``"wh"``: ``lambda_coord sum 1_ij^obj [(sqrt w - sqrt w^)^2 + (sqrt h - sqrt h^)^2]``: the
+      square roots make an error of one pixel cost more on a small box than on a large one;
+      ``w, h`` here are relative to the anchor (module docstring), so the term equals the seed's
+      pixel-size term scaled by ``1 / anchor`` per predictor;
+    - ``"obj"``: ``sum 1_ij^obj (C - C^)^2`` with target ``C = 1``;
+    - ``"noobj"``: ``lambda_noobj sum 1_ij^noobj (C - C^)^2`` with target ``C = 0``; it covers
+      every predictor not responsible for an object, so ``lambda_noobj < 1`` keeps the many empty
+      cells from drowning the few objects;
+    - ``"class"``: ``sum 1_ij^obj sum_c (p(c) - p^(c))^2``: per responsible predictor, since each
+      anchor carries its own class vector (YOLOv2); YOLOv1 has one per cell.
+
+    Variants (not the seed's loss; options here, off by default): ``objectness="bce"`` replaces
+    both ``(C - C^)^2`` terms by binary cross-entropy, and ``classification="ce"`` the class term
+    by cross-entropy ``-sum_c p(c) log p^(c)``, as YOLOv3 and later do: their gradient does not
+    vanish when a sigmoid/softmax saturates on the wrong side. Later YOLOs also make the
+    objectness target the IoU of the predicted box with the true one (IoU-aware objectness), so
+    the score ranks well-placed boxes first, and ignore non-responsible predictors whose box
+    already overlaps an object well.
+
+    Args:
+        pred (Tensor[N, S, S, A * (5 + K)]): activated prediction (``p_c`` and classes in [0, 1],
+            ``b_w, b_h >= 0``).
+        target (Tensor[N, S, S, A * (5 + K)]): from :func:`yolo_encode` (``p_c`` is 0 or 1).
+        lambda_coord (float): weight of the two box terms (the paper's 5).
+        lambda_noobj (float): weight of the no-object confidence term (the paper's 0.5).
+        num_anchors (int): ``A``, needed to split the channels (default 1: one predictor per cell).
+        objectness (str): ``"mse"`` (the seed) or ``"bce"``.
+        classification (str): ``"mse"`` (the seed) or ``"ce"``.
+
+    Returns:
+        dict[str, Tensor]: scalar terms ``"xy"``, ``"wh"``, ``"obj"``, ``"noobj"``, ``"class"``.
+
+    Raises:
+        ValueError: for shapes that differ or do not split into ``num_anchors`` predictors, a target
+            ``p_c`` other than 0/1 or classes that are not one-hot where it is 1 (the usual sign of
+            a wrong ``num_anchors``), negative predicted sizes, or an unknown variant.
+
+    Example:
+        >>> t = yolo_encode([torch.tensor([[8., 8., 24., 24.]])], [torch.tensor([0])], 4, torch.tensor([[16., 16.]]), 2)
+        >>> {k: round(v.item(), 3) for k, v in yolo_loss_terms(t, t).items()}
+        {'xy': 0.0, 'wh': 0.0, 'obj': 0.0, 'noobj': 0.0, 'class': 0.0}
+    """
+    if objectness not in _OBJECTNESS:
+        raise ValueError(f"objectness must be one of {_OBJECTNESS}, got {objectness!r}")
+    if classification not in _CLASSIFICATION:
+        raise ValueError(f"classification must be one of {_CLASSIFICATION}, got {classification!r}")
+    if not isinstance(pred, torch.Tensor) or not isinstance(target, torch.Tensor) or pred.shape != target.shape:
+        shapes = [tuple(t.shape) if isinstance(t, torch.Tensor) else type(t).__name__ for t in (pred, target)]
+        raise ValueError(f"pred and target must be tensors of one shape, got {shapes}")
+    p, t = yolo_predictors(pred, num_anchors), yolo_predictors(target, num_anchors)  # (N, S, S, A, 5+K)
+    N = p.shape[0]
+    if not ((t[..., 0] == 0) | (t[..., 0] == 1)).all():
+        raise ValueError("target p_c must be 0 or 1 (build targets with yolo_encode)")
+    if ((t[..., 5:].sum(-1) - t[..., 0]).abs() > 1e-3).any():
+        raise ValueError("target classes must be one-hot where p_c = 1 and zero elsewhere; "
+                         f"is num_anchors={num_anchors} the number of anchors of this map?")
+    obj = t[..., 0] == 1  # (N, S, S, A): 1_ij^obj
+    noobj = ~obj
+    if (p[..., 3:5][obj] < 0).any():
+        raise ValueError("predicted b_w, b_h must be >= 0 (the model must output sizes, not raw scores)")
+    one = torch.ones((), dtype=p.dtype, device=p.device)
+    eps = torch.finfo(p.dtype).eps
+    # square roots only where an object is, so that "don't care" entries never produce NaN gradients
+    sqrt_p = torch.where(obj[..., None], p[..., 3:5], one).clamp_min(eps).sqrt()
+    sqrt_t = torch.where(obj[..., None], t[..., 3:5], one).sqrt()
+    xy = ((p[..., 1:3] - t[..., 1:3]) ** 2).sum(-1)  # (N, S, S, A)
+    wh = ((sqrt_p - sqrt_t) ** 2).sum(-1)
+    c = p[..., 0]
+    if objectness == "mse":
+        c_obj, c_noobj = (c - 1) ** 2, c ** 2
+    else:
+        c = c.clamp(eps, 1 - eps)
+        c_obj, c_noobj = -torch.log(c), -torch.log1p(-c)
+    if classification == "mse":
+        cls = ((p[..., 5:] - t[..., 5:]) ** 2).sum(-1)
+    else:
+        cls = -(t[..., 5:] * p[..., 5:].clamp_min(eps).log()).sum(-1)
+    zero = torch.zeros((), dtype=p.dtype, device=p.device)
+    return {
+        "xy": lambda_coord * torch.where(obj, xy, zero).sum() / N,
+        "wh": lambda_coord * torch.where(obj, wh, zero).sum() / N,
+        "obj": torch.where(obj, c_obj, zero).sum() / N,
+        "noobj": lambda_noobj * torch.where(noobj, c_noobj, zero).sum() / N,
+        "class": torch.where(obj, cls, zero).sum() / N,
+    }
+
+
+def yolo_loss(
+    pred: torch.Tensor,
+    target: torch.Tensor,
+    lambda_coord: float = 5.0,
+    lambda_noobj: float = 0.5,
+    *,
+    num_anchors: int = 1,
+    objectness: str = "mse",
+    classification: str = "mse",
+) -> torch.Tensor:
+    """The YOLO loss of seed 004: the sum of :func:`yolo_loss_terms` (per image, averaged over the batch).
+
+    Args:
+        pred, target (Tensor[N, S, S, A * (5 + K)]): activated prediction and :func:`yolo_encode` target.
+        lambda_coord, lambda_noobj (float): the paper's 5 and 0.5.
+        num_anchors (int): ``A`` (keyword; 1 is YOLOv1's one box per cell).
+        objectness, classification (str): ``"mse"`` (the seed) or the ``"bce"`` / ``"ce"`` variants.
+
+    Returns:
+        Tensor: a scalar.
+
+    Example:
+        >>> anchors = torch.tensor([[16., 16.]])
+        >>> t = yolo_encode([torch.tensor([[8., 8., 24., 24.]])], [torch.tensor([0])], 4, anchors, 2)
+        >>> p = t.clone(); p[0, 1, 1, 0] = 0.5  # p_c of the responsible predictor: 0.5 instead of 1
+        >>> yolo_loss(p, t).item()  # (1 - 0.5)^2
+        0.25
+    """
+    terms = yolo_loss_terms(pred, target, lambda_coord, lambda_noobj, num_anchors=num_anchors,
+                            objectness=objectness, classification=classification)
+    return sum(terms.values())

@@ -1,0 +1,1 @@
+"""Tests of :mod:`cnnlib.detection`, one file per module."""
