@@ -4,8 +4,16 @@
   (:mod:`~cnnlib.data.idx`);
 - scikit-learn's 8x8 digits and scikit-image's sample photos (:mod:`~cnnlib.data.images`);
 - DNA sequences with planted motifs, IUPAC one-hot encoded (:mod:`~cnnlib.data.dna`).
+- data augmentation on tensors: flips, crops, rotation/shear, colour shifts, five/ten crops
+  (:mod:`~cnnlib.data.augment`).
+- COCO-style detection annotations, written and read (:mod:`~cnnlib.data.coco`).
 """
 
+from cnnlib.data.augment import (
+    ColorShift, Compose, PCAColorShift, RandomAffine, RandomCrop, RandomHorizontalFlip, RandomRotation, affine,
+    center_crop, five_crop, ten_crop,
+)
+from cnnlib.data.coco import COCO_ANNOTATIONS_URL, download_coco_annotations, load_coco, read_image, save_coco
 from cnnlib.data.dna import IUPAC_CODES, DNADataset, make_dna_dataset, one_hot_dna
 from cnnlib.data.idx import MNIST_FILES, download_mnist, load_mnist_idx, read_idx
 from cnnlib.data.images import PHOTOS, load_digits_tensors, load_lfw_subset, load_photo
@@ -16,4 +24,7 @@ __all__ = [
     "PHOTOS", "load_photo", "load_digits_tensors", "load_lfw_subset",
     "IUPAC_CODES", "one_hot_dna", "DNADataset", "make_dna_dataset",
     "read_idx", "load_mnist_idx", "download_mnist", "MNIST_FILES",
+    "RandomHorizontalFlip", "RandomCrop", "RandomAffine", "RandomRotation", "ColorShift", "PCAColorShift",
+    "Compose", "affine", "center_crop", "five_crop", "ten_crop",
+    "save_coco", "load_coco", "read_image", "download_coco_annotations", "COCO_ANNOTATIONS_URL",
 ]
