@@ -22,7 +22,7 @@ help:
 	@echo "make lab         open JupyterLab (with nbgrader) in the project environment"
 	@echo "make exercises   regenerate exercises/ from solutions/ with nbgrader generate_assignment"
 	@echo "make autograde A=01-convolution   grade submitted/*/A, then 'make feedback A=...' and 'make grades'"
-	@echo "make benchmark   time the convolution paths (CPU, and CUDA when present) into benchmarks/results/"
+	@echo "make benchmark   time the convolution paths and NMS (CPU, and CUDA when present) into benchmarks/results/"
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -72,6 +72,7 @@ grades: $(STAMP)
 
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/conv.py
+	$(BIN)/python benchmarks/detection.py
 
 constraints: $(STAMP)
 	{ head -3 constraints.txt; $(BIN)/python -m pip freeze --exclude-editable | sed 's/^torch==\(.*\)+cpu/torch==\1/'; } > constraints.new && mv constraints.new constraints.txt

@@ -130,12 +130,22 @@ def _scenes(data, name: str) -> tuple[torch.Tensor, list[torch.Tensor], list[tor
     return images, boxes, labels
 
 
+def _mirror_map(m: torch.Tensor, dim: int, num_anchors: int, targets: bool) -> torch.Tensor:
+    """A YOLO map of the mirrored image: cells mirrored, ``b_x`` (dim -1) or ``b_y`` (dim -2) -> ``1 - b``.
+
+    The assignment is mirror-equivariant (the mirrored centre lies in the mirrored cell, and
+    widths and heights, hence the best anchor, do not change), so this is exact; in a target
+    only the entries with ``p_c = 1`` move, keeping the zeros of "don't care" entries.
+    """
+    p = yolo_predictors(m, num_anchors).flip(dim - 2)  # image W/H axis -> grid column/row axis
+    k = 1 if dim == -1 else 2  # b_x or b_y
+    p[..., k] = torch.where(p[..., 0] == 1, 1 - p[..., k], p[..., k]) if targets else 1 - p[..., k]
+    return p.reshape(m.shape)
+
+
 def _flip(x: torch.Tensor, t: torch.Tensor, dim: int, num_anchors: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Mirror images along ``dim`` (-1: left-right, -2: up-down) and their YOLO targets with them."""
-    p = yolo_predictors(t, num_anchors).flip(dim - 2)  # image W/H axis -> grid column/row axis
-    k = 1 if dim == -1 else 2  # b_x or b_y
-    p[..., k] = torch.where(p[..., 0] == 1, 1 - p[..., k], p[..., k])
-    return x.flip(dim), p.reshape(t.shape)
+    return x.flip(dim), _mirror_map(t, dim, num_anchors, targets=True)
 
 
 def train_yolo(
@@ -237,6 +247,19 @@ def train_yolo(
     return history
 
 
+def _maps(model: nn.Module, x: torch.Tensor, tta: bool) -> torch.Tensor:
+    """The model's YOLO map of ``x``, or its mean over ``x`` and its three mirror images."""
+    out = model(x)
+    if tta:
+        for dims in ((-1,), (-2,), (-1, -2)):
+            m = model(x.flip(dims))
+            for d in dims:
+                m = _mirror_map(m, d, model.num_anchors, targets=False)
+            out = out + m
+        out = out / 4
+    return out
+
+
 @torch.no_grad()
 def predict_detector(
     model: TinyYOLO,
@@ -245,8 +268,15 @@ def predict_detector(
     iou_threshold: float = 0.5,
     max_detections: int | None = 100,
     batch_size: int = 256,
+    tta: bool = False,
 ) -> list[dict[str, torch.Tensor]]:
     """Detections of a YOLO model: :func:`~cnnlib.detection.yolo.yolo_postprocess` on its output.
+
+    With ``tta`` (test-time augmentation, seed 001's multi-crop idea applied to detection) the
+    model also sees the image mirrored left-right, up-down and both; each map is mirrored back
+    and the four are averaged predictor by predictor before decoding. This is exact because the
+    assignment is mirror-equivariant: a mirrored object lands in the mirrored cell with the same
+    anchor. It costs four forward passes and averages away much of the noise of a small model.
 
     Args:
         model (TinyYOLO): a trained detector (evaluated in eval mode, its mode restored after).
@@ -254,13 +284,14 @@ def predict_detector(
         conf_threshold, iou_threshold (float): score threshold and per-class NMS threshold.
         max_detections (int | None): at most this many boxes per image.
         batch_size (int): images per forward pass.
+        tta (bool): average over the four mirror images.
 
     Returns:
         list[dict]: per image ``{"boxes": Tensor[M, 4] xyxy, "scores": Tensor[M], "labels": Tensor[M]}``
         on the CPU, highest score first.
 
     Example:
-        >>> len(predict_detector(TinyYOLO(3, 2, width=4), torch.rand(3, 3, 64, 64)))
+        >>> len(predict_detector(TinyYOLO(3, 2, width=4), torch.rand(3, 3, 64, 64), tta=True))
         3
     """
     if not isinstance(images, torch.Tensor) or images.dim() != 4:
@@ -271,7 +302,7 @@ def predict_detector(
     model.eval()
     out = []
     for b in range(0, len(images), batch_size):
-        pred = model(images[b:b + batch_size].to(device))
+        pred = _maps(model, images[b:b + batch_size].to(device), tta)
         for boxes, scores, labels in yolo_postprocess(pred, model.anchors, conf_threshold, iou_threshold,
                                                       tuple(images.shape[2:]), max_detections):
             out.append({"boxes": boxes.cpu(), "scores": scores.cpu(), "labels": labels.cpu()})
@@ -285,6 +316,7 @@ def evaluate_detector(
     conf_threshold: float = 0.01,
     iou_threshold: float = 0.5,
     max_detections: int | None = 100,
+    tta: bool = False,
 ) -> dict[str, float]:
     """COCO-style mAP@[.5:.95] and mAP@0.5 of a detector on a data set.
 
@@ -294,6 +326,7 @@ def evaluate_detector(
         conf_threshold (float): keep detections scoring above this (low: AP needs the full ranking).
         iou_threshold (float): per-class NMS threshold.
         max_detections (int | None): boxes kept per image (COCO keeps 100).
+        tta (bool): average over mirror images (see :func:`predict_detector`).
 
     Returns:
         dict[str, float]: what :func:`cnnlib.detection.metrics.mean_average_precision` returns,
@@ -308,6 +341,6 @@ def evaluate_detector(
     from cnnlib.detection.metrics import mean_average_precision
 
     images, boxes, labels = _scenes(dataset, "dataset")
-    preds = predict_detector(model, images, conf_threshold, iou_threshold, max_detections)
+    preds = predict_detector(model, images, conf_threshold, iou_threshold, max_detections, tta=tta)
     targets = [{"boxes": b, "labels": l} for b, l in zip(boxes, labels)]
     return mean_average_precision(preds, targets)

@@ -9,9 +9,9 @@ configurations of the paper's table 1 (A, B, D, E) are :data:`VGG_CONFIGS` "11",
 "19" (weight layers); "M" marks a max pool.
 
 The layout is torchvision's (adaptive average pool to 7x7, then FC 4096-4096-K with dropout), so
-:func:`vgg16` has its 138,357,544 parameters, 89% of them in the three FC layers (74% in the first). The same class
-builds a small VGG for 28x28 digits (:func:`vgg_small`): fewer stages, a width multiplier,
-batch normalisation and global average pooling before a small classifier.
+:func:`vgg16` has its 138,357,544 parameters, 89% of them in the three FC layers (74% in the
+first). The same class builds a small VGG for 28x28 digits (:func:`vgg_small`): fewer stages, a
+width multiplier, batch normalisation and global average pooling before a small classifier.
 """
 
 from __future__ import annotations
