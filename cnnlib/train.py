@@ -30,6 +30,10 @@ class History:
     val_loss: list[float | None] = field(default_factory=list)
     val_acc: list[float | None] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
+    #: Training loss of every optimiser step, in order (``len(train_loader)`` entries per epoch).
+    batch_loss: list[float] = field(default_factory=list)
+    #: Learning rate of the first parameter group at the start of each epoch.
+    lr: list[float] = field(default_factory=list)
 
     @property
     def best_epoch(self) -> int:
@@ -136,6 +140,7 @@ def fit(
     loss_fn: Callable | None = None,
     device: torch.device | str | None = None,
     progress: bool = True,
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
 ) -> History:
     """Train a classifier for ``epochs`` epochs and return its :class:`History`.
 
@@ -148,12 +153,17 @@ def fit(
         loss_fn (Callable | None): default ``nn.CrossEntropyLoss()``.
         device (torch.device | str | None): default: where the model's parameters are.
         progress (bool): show a tqdm bar over epochs with the latest metrics.
+        scheduler (LRScheduler | None): a learning-rate schedule of ``optimizer``, stepped after
+            EVERY optimiser step (so ``OneCycleLR(..., total_steps=epochs * len(train_loader))``
+            or ``CosineAnnealingLR(..., T_max=epochs * len(train_loader))``), not once per epoch.
 
     Returns:
-        History: per-epoch train/val loss and accuracy and seconds.
+        History: per-epoch train/val loss and accuracy, seconds and learning rate, and the
+        loss of every step (``batch_loss``).
 
     Raises:
-        ValueError: if ``epochs < 1`` or ``train_loader`` is empty.
+        ValueError: if ``epochs < 1``, ``train_loader`` is empty, or ``scheduler`` is given
+            without ``optimizer`` (it must schedule the optimiser that ``fit`` steps).
 
     Example:
         >>> from torch.utils.data import TensorDataset
@@ -169,6 +179,8 @@ def fit(
         raise ValueError(f"epochs must be a positive int, got {epochs!r}")
     if len(train_loader) == 0:
         raise ValueError("train_loader is empty")
+    if scheduler is not None and (optimizer is None or scheduler.optimizer is not optimizer):
+        raise ValueError("scheduler must schedule the optimizer passed to fit (pass both)")
     from tqdm.auto import tqdm
 
     device = _device_of(model, device)
@@ -179,6 +191,7 @@ def fit(
     bar = tqdm(range(1, epochs + 1), desc="epochs", disable=not progress, leave=True)
     for epoch in bar:
         start = time.perf_counter()
+        history.lr.append(optimizer.param_groups[0]["lr"])
         model.train()
         total_loss, correct, count = 0.0, 0, 0
         for x, y in train_loader:
@@ -188,6 +201,9 @@ def fit(
             loss = loss_fn(logits, y)
             loss.backward()
             optimizer.step()
+            if scheduler is not None:
+                scheduler.step()
+            history.batch_loss.append(loss.item())
             total_loss += loss.item() * len(y)
             correct += (logits.argmax(dim=1) == y).sum().item()
             count += len(y)

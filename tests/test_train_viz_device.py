@@ -49,12 +49,43 @@ def test_evaluate_and_predict_match_a_hand_loop():
     assert torch.allclose(predict(model, val), logits.detach())
 
 
+def test_fit_steps_the_scheduler_every_batch_and_records_batch_losses():
+    """Reference: the learning rates a OneCycleLR takes when stepped by hand, and a loss recomputed here."""
+    torch.manual_seed(2)
+    train, _ = separable(2)
+    model = nn.Linear(2, 2)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    steps = 3 * len(train)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=steps)
+    h = fit(model, train, epochs=3, optimizer=opt, scheduler=sched, progress=False)
+    assert len(h.batch_loss) == steps
+    ref_opt = torch.optim.SGD(nn.Linear(2, 2).parameters(), lr=0.1)
+    ref = torch.optim.lr_scheduler.OneCycleLR(ref_opt, max_lr=0.1, total_steps=steps)
+    expected = []
+    for i in range(steps):
+        if i % len(train) == 0:
+            expected.append(ref_opt.param_groups[0]["lr"])
+        ref_opt.step()
+        ref.step()
+    assert h.lr == pytest.approx(expected)  # stepped per batch: per-epoch stepping would give other rates
+    # With lr = 0 the parameters never move, so each recorded loss is the loss of that batch, in order.
+    _, ordered = separable(3)
+    frozen = nn.Linear(2, 2)
+    h = fit(frozen, ordered, epochs=2, optimizer=torch.optim.SGD(frozen.parameters(), lr=0.0), progress=False)
+    per_batch = [nn.functional.cross_entropy(frozen(x), y).item() for x, y in ordered]
+    assert h.batch_loss == pytest.approx(per_batch * 2, rel=1e-6)
+
+
 def test_fit_errors():
     train, _ = separable()
     with pytest.raises(ValueError, match="epochs must be a positive int"):
         fit(nn.Linear(2, 2), train, epochs=0)
     with pytest.raises(ValueError, match="train_loader is empty"):
         fit(nn.Linear(2, 2), DataLoader(TensorDataset(torch.zeros(0, 2), torch.zeros(0).long())))
+    net = nn.Linear(2, 2)
+    other = torch.optim.SGD(nn.Linear(2, 2).parameters(), lr=0.1)
+    with pytest.raises(ValueError, match="scheduler must schedule the optimizer"):
+        fit(net, train, scheduler=torch.optim.lr_scheduler.StepLR(other, 1), progress=False)
 
 
 def test_viz_returns_figures_with_the_right_number_of_images():

@@ -3,7 +3,8 @@
 The original network read 32x32 images: C1 (six 5x5 filters, 28x28 maps), S2 (2x2
 subsampling), C3 (sixteen 5x5 filters, 10x10), S4 (2x2, 5x5), C5/F6 (120 and 84 units) and
 an output of 10 units. MNIST digits are 28x28, so the first convolution pads by 2: the maps
-then have exactly the original sizes (seed 002: 6x28x28 = 4,704 and 16x5x5 = 400 neurons).
+then have exactly the original sizes (seed 002: C1 has 6x28x28 = 4,704 neurons, C3 16x10x10 =
+1,600; S4 passes 16x5x5 = 400 values to the fully connected layers).
 
 What differs from 1998, and why:
 
