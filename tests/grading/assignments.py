@@ -157,13 +157,13 @@ ARCHITECTURES = Assignment(
     notebook="architectures.ipynb",
     total_points=19,
     functions=(
-        # A class is checked by its name only (test_registry compares def signatures of functions).
-        ("LeNet5", "LeNet5"),
+        # A class is checked by its constructor's signature (without self).
+        ("LeNet5", "LeNet5(num_classes=10)"),
         ("train_classifier", "train_classifier(model, train_loader, val_loader, epochs, lr)"),
-        ("ResidualBlock", "ResidualBlock"),
-        ("DepthwiseSeparableConv", "DepthwiseSeparableConv"),
+        ("ResidualBlock", "ResidualBlock(c_in, c_out, stride=1)"),
+        ("DepthwiseSeparableConv", "DepthwiseSeparableConv(c_in, c_out, stride=1)"),
         ("count_params", "count_params(module)"),
-        ("InvertedResidual", "InvertedResidual"),
+        ("InvertedResidual", "InvertedResidual(c_in, c_out, stride, expand_ratio)"),
         ("grad_cam", "grad_cam(model, x, target_class, layer)"),
     ),
     mutants=(
@@ -215,6 +215,9 @@ ARCHITECTURES = Assignment(
                ("    finally:\n        handle.remove()\n", "    finally:\n        pass\n")),
         mutant("gradcam-no-spatial-mean", "grad_cam", "weights each position by its own gradient instead of the channel's mean",
                ("alpha = grads.mean(dim=(2, 3), keepdim=True)", "alpha = grads")),
+        mutant("gradcam-calls-cnnlib", "grad_cam", "returns the book's cnnlib.interpret.grad_cam instead of writing it",
+               ("    captured = {}\n",
+                "    import cnnlib.interpret\n    return cnnlib.interpret.grad_cam(model, x, target_class, layer)[0]\n")),
     ),
 )
 

@@ -9,6 +9,7 @@ cell locked, kernel ``python3``), the graded signatures of the course specificat
 from __future__ import annotations
 
 import ast
+import copy
 import re
 
 import nbformat
@@ -66,6 +67,18 @@ def test_notebook_follows_the_graded_notebook_rules(a: Assignment):
     assert points == a.total_points
 
 
+def found_signature(node: ast.FunctionDef | ast.ClassDef) -> str:
+    """``name(args)`` of a function, or of a class's constructor (``__init__`` without ``self``)."""
+    if isinstance(node, ast.FunctionDef):
+        return f"{node.name}({ast.unparse(node.args)})"
+    init = next((n for n in node.body if isinstance(n, ast.FunctionDef) and n.name == "__init__"), None)
+    if init is None:
+        return f"{node.name}()"
+    args = copy.deepcopy(init.args)
+    args.args = args.args[1:]  # drop self
+    return f"{node.name}({ast.unparse(args)})"
+
+
 @pytest.mark.parametrize("a", ASSIGNMENTS, ids=by_name)
 def test_graded_functions_keep_the_signatures_of_the_course_spec(a: Assignment):
     nb = source_notebook(a)
@@ -75,8 +88,8 @@ def test_graded_functions_keep_the_signatures_of_the_course_spec(a: Assignment):
         tree = ast.parse(strip_markers(cells[gid].source))
         defs = [n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))]
         assert len(defs) == 1, f"{gid}: one graded function per solution cell, found {[d.name for d in defs]}"
-        found = f"{defs[0].name}({ast.unparse(defs[0].args)})" if isinstance(defs[0], ast.FunctionDef) else defs[0].name
-        assert found == signature, f"{gid}: the course spec says {signature}, the notebook has {found}"
+        assert found_signature(defs[0]) == signature, (
+            f"{gid}: the course spec says {signature}, the notebook has {found_signature(defs[0])}")
 
 
 @pytest.mark.parametrize("a", ASSIGNMENTS, ids=by_name)
