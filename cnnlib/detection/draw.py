@@ -48,8 +48,12 @@ def draw_boxes(
     class_names: Sequence[str] | None = None,
     ax: Any = None,
     linewidth: float = 2.0,
+    captions: bool = True,
 ) -> Any:
     """Show an image with its boxes, one colour per class, captioned ``name score``.
+
+    Pixel ``(i, j)`` is drawn as the unit square ``[j, j + 1) x [i, i + 1)``, so a box's
+    coordinates are pixel edges: ``(0, 0, W, H)`` outlines the whole image.
 
     Args:
         image (Tensor[C, H, W] | Tensor[H, W] | ndarray): uint8, or float in ``[0, 1]``
@@ -60,6 +64,7 @@ def draw_boxes(
         class_names (Sequence[str] | None): name of each class index; default the index.
         ax (matplotlib Axes | None): where to draw; default a new figure.
         linewidth (float): box line width.
+        captions (bool): write ``name score`` above each box (``False``: coloured outlines only).
 
     Returns:
         matplotlib Axes: the axes drawn on.
@@ -89,7 +94,9 @@ def draw_boxes(
             raise ValueError(f"{name} must have one entry per box ({K}), got {len(values)}")
     if ax is None:
         _, ax = plt.subplots(figsize=(4, 4))
-    ax.imshow(arr, cmap="gray" if arr.ndim == 2 else None, vmin=0, vmax=255 if arr.dtype == np.uint8 else 1)
+    H, W = arr.shape[:2]
+    ax.imshow(arr, cmap="gray" if arr.ndim == 2 else None, vmin=0, vmax=255 if arr.dtype == np.uint8 else 1,
+              extent=(0, W, H, 0))  # pixel edges at integers, like the box coordinates
     colours = plt.get_cmap("tab10")
     for k, (x1, y1, x2, y2) in enumerate(b.tolist()):
         label = int(labels[k]) if labels is not None else None
@@ -101,7 +108,7 @@ def draw_boxes(
             words.append(class_names[label] if named else str(label))
         if scores is not None:
             words.append(f"{scores[k]:.2f}")
-        if words:
+        if words and captions:
             ax.text(x1, y1, " ".join(words), color="white", fontsize=8, va="bottom",
                     bbox={"facecolor": colour, "edgecolor": "none", "pad": 1, "alpha": 0.8})
     ax.set_axis_off()

@@ -54,3 +54,12 @@ def test_pr_curve_envelope_area():
     with pytest.raises(ValueError, match="same length"):
         plot_pr_curve(p, r[:2])
     plt.close("all")
+
+
+def test_draw_boxes_puts_pixel_edges_at_integer_coordinates_and_can_omit_captions():
+    """Reference: the box (0, 0, W, H) must coincide with the image's extent."""
+    ax = draw_boxes(torch.rand(3, 6, 10), torch.tensor([[0.0, 0, 10, 6]]), labels=[0], captions=False)
+    assert tuple(ax.images[0].get_extent()) == (0, 10, 6, 0)
+    rect = ax.patches[0]
+    assert (rect.get_x(), rect.get_y(), rect.get_width(), rect.get_height()) == (0, 0, 10, 6)
+    assert not ax.texts
