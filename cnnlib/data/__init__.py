@@ -7,6 +7,8 @@
 - data augmentation on tensors: flips, crops, rotation/shear, colour shifts, five/ten crops
   (:mod:`~cnnlib.data.augment`).
 - COCO-style detection annotations, written and read (:mod:`~cnnlib.data.coco`).
+- shapes scenes for detection and segmentation, boxes and masks from a seed
+  (:mod:`~cnnlib.data.shapes`).
 """
 
 from cnnlib.data.augment import (
@@ -18,6 +20,9 @@ from cnnlib.data.dna import IUPAC_CODES, DNADataset, make_dna_dataset, one_hot_d
 from cnnlib.data.idx import MNIST_FILES, download_mnist, load_mnist_idx, read_idx
 from cnnlib.data.images import PHOTOS, load_digits_tensors, load_lfw_subset, load_photo
 from cnnlib.data.mnist import MNIST_SPLIT, AugmentedDataset, MNISTSplit, mnist_loaders, mnist_split
+from cnnlib.data.shapes import (
+    CLASS_NAMES, SEGMENTATION_CLASSES, ShapesConfig, ShapesDataset, ShapesScene, detection_collate, make_scene,
+)
 
 __all__ = [
     "MNIST_SPLIT", "MNISTSplit", "mnist_split", "mnist_loaders", "AugmentedDataset",
@@ -27,4 +32,6 @@ __all__ = [
     "RandomHorizontalFlip", "RandomCrop", "RandomAffine", "RandomRotation", "ColorShift", "PCAColorShift",
     "Compose", "affine", "center_crop", "five_crop", "ten_crop",
     "save_coco", "load_coco", "read_image", "download_coco_annotations", "COCO_ANNOTATIONS_URL",
+    "CLASS_NAMES", "SEGMENTATION_CLASSES", "ShapesConfig", "ShapesScene", "make_scene", "ShapesDataset",
+    "detection_collate",
 ]

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 
 import torch
 from torch import nn
+from torch.utils.data import DataLoader
 
 from cnnlib.detection.yolo import yolo_encode, yolo_loss_terms, yolo_postprocess, yolo_predictors
 
@@ -160,20 +161,24 @@ def train_yolo(
     seed: int = 0,
     progress: bool = True,
     device: torch.device | str | None = None,
+    channels_last: bool = True,
 ) -> YOLOHistory:
     """Train a YOLO model with :func:`~cnnlib.detection.yolo.yolo_loss` (AdamW, one-cycle schedule).
 
-    The scenes are read once, their targets encoded once with the model's anchors; each epoch
-    then shuffles them and, with ``flip``, mirrors each image left-right and/or up-down with
-    probability 1/2 (images and targets together), which shows the model four versions of every scene.
+    A data set is read once and its targets encoded once with the model's anchors; each epoch
+    then shuffles it. A ``DataLoader`` (collated with :func:`~cnnlib.data.shapes.detection_collate`)
+    is instead iterated every epoch and each batch encoded as it comes, so scenes can be drawn on
+    the fly, in worker processes. With ``flip``, each image is mirrored left-right and/or up-down
+    with probability 1/2 (image and target together), showing the model four versions of a scene.
 
     Args:
         model (TinyYOLO): any module with ``num_classes``, ``num_anchors``, ``anchors`` and
             ``stride`` whose output is the activated YOLO layout.
         train: a data set of ``(image, target)`` pairs with ``target["boxes"]``/``["labels"]``
-            (e.g. :class:`~cnnlib.data.shapes.ShapesDataset`), or an ``(images, boxes, labels)`` triple.
+            (e.g. :class:`~cnnlib.data.shapes.ShapesDataset`), an ``(images, boxes, labels)``
+            triple, or a ``DataLoader`` yielding ``(images Tensor[B, 3, H, W], list of targets)``.
         epochs (int): passes over the data (>= 1).
-        batch_size (int): scenes per step.
+        batch_size (int): scenes per step (a ``DataLoader`` brings its own).
         lr (float): peak learning rate of the one-cycle schedule.
         weight_decay (float): AdamW's decoupled weight decay.
         flip (bool): random horizontal and vertical mirroring.
@@ -182,6 +187,9 @@ def train_yolo(
         seed (int): seeds the shuffling and the flips (seed the model's initialisation yourself).
         progress (bool): show a tqdm bar over epochs.
         device (torch.device | str | None): default: where the model's parameters are.
+        channels_last (bool): store the model's weights and each batch channels-last (NHWC), the
+            layout oneDNN's CPU convolutions and tensor cores prefer (about 15 % faster here);
+            the model keeps that layout after training, which changes no result.
 
     Returns:
         YOLOHistory: per-epoch mean loss and terms.
@@ -202,48 +210,71 @@ def train_yolo(
     from tqdm.auto import tqdm
 
     device = torch.device(device) if device is not None else next(model.parameters()).device
-    model.to(device)
-    images, boxes, labels = _scenes(train, "train")
-    N, _, H, W = images.shape
-    S = H // model.stride
-    targets = yolo_encode(boxes, labels, S, model.anchors.cpu(), model.num_classes, (H, W))  # (N, S, S, A*(5+K))
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    model.to(device=device, memory_format=fmt)
     gen = torch.Generator().manual_seed(seed)
-    steps = epochs * ((N + batch_size - 1) // batch_size)
+
+    def encode(boxes: list, labels: list, H: int, W: int) -> torch.Tensor:
+        grid = (H // model.stride, W // model.stride)
+        return yolo_encode(boxes, labels, grid, model.anchors.cpu(), model.num_classes, (H, W))  # (B, S, S, A*(5+K))
+
+    if isinstance(train, DataLoader):
+        if len(train) == 0:
+            raise ValueError("train is an empty DataLoader")
+        per_epoch = len(train)
+
+        def batches():
+            for batch in train:
+                if not (isinstance(batch, (tuple, list)) and len(batch) == 2 and isinstance(batch[0], torch.Tensor)):
+                    raise TypeError("a DataLoader for train_yolo must yield (images, list of target dicts); "
+                                    "use collate_fn=cnnlib.data.shapes.detection_collate")
+                x, tg = batch
+                yield x, encode([t["boxes"] for t in tg], [t["labels"] for t in tg], *x.shape[2:])
+    else:
+        images, boxes, labels = _scenes(train, "train")
+        targets = encode(boxes, labels, *images.shape[2:])
+        per_epoch = (len(images) + batch_size - 1) // batch_size
+
+        def batches():
+            perm = torch.randperm(len(images), generator=gen)
+            for b in range(0, len(images), batch_size):
+                idx = perm[b:b + batch_size]
+                yield images[idx], targets[idx]
+
+    steps = epochs * per_epoch
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.2)
     options = {"num_anchors": model.num_anchors, **(loss_options or {})}
     history = YOLOHistory()
     bar = tqdm(range(1, epochs + 1), desc="epochs", disable=not progress)
     for epoch in bar:
-        start, sums, total = time.perf_counter(), {}, 0.0
+        start, sums, total, count = time.perf_counter(), {}, 0.0, 0
         model.train()
-        perm = torch.randperm(N, generator=gen)
-        for b in range(0, N, batch_size):
-            idx = perm[b:b + batch_size]
-            x, t = images[idx], targets[idx]
+        for x, t in batches():
+            B = len(x)
             if flip:
                 for dim in (-1, -2):
-                    pick = torch.rand(len(idx), generator=gen) < 0.5
+                    pick = torch.rand(B, generator=gen) < 0.5
                     xf, tf = _flip(x, t, dim, model.num_anchors)
                     x = torch.where(pick[:, None, None, None], xf, x)
                     t = torch.where(pick[:, None, None, None], tf, t)
-            x, t = x.to(device), t.to(device)
+            x, t = x.to(device).contiguous(memory_format=fmt), t.to(device)
             terms = yolo_loss_terms(model(x), t, **options)
             loss = sum(terms.values())
             opt.zero_grad()
             loss.backward()
             opt.step()
             sched.step()
-            total += loss.item() * len(idx)
+            total, count = total + loss.item() * B, count + B
             for k, v in terms.items():
-                sums[k] = sums.get(k, 0.0) + v.item() * len(idx)
+                sums[k] = sums.get(k, 0.0) + v.item() * B
         history.epochs.append(epoch)
-        history.loss.append(total / N)
+        history.loss.append(total / count)
         for k, v in sums.items():
-            history.terms.setdefault(k, []).append(v / N)
+            history.terms.setdefault(k, []).append(v / count)
         history.lr.append(opt.param_groups[0]["lr"])
         history.seconds.append(time.perf_counter() - start)
-        bar.set_postfix(loss=f"{total / N:.3f}")
+        bar.set_postfix(loss=f"{total / count:.3f}")
     return history
 
 

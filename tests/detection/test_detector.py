@@ -86,6 +86,19 @@ def test_a_model_that_outputs_the_targets_scores_map_one():
     assert len(preds) == 25 and set(preds[0]) == {"boxes", "scores", "labels"}
     again = evaluate_detector(Oracle(images, enc), ds)  # a data set or a triple
     assert (again["map"], again["map_50"]) == (scores["map"], scores["map_50"])
+    # test-time mirroring: an oracle that also knows the mirrored scenes; wrong un-mirroring would hurt
+    views, maps = [images], [enc]
+    for dims in ((-1,), (-2,), (-1, -2)):
+        x, t = images, enc
+        for d in dims:
+            x, t = _flip(x, t, d, 3)
+        views.append(x)
+        maps.append(t)
+    oracle = Oracle(torch.cat(views), torch.cat(maps))
+    assert evaluate_detector(oracle, ds, tta=True)["map"] == pytest.approx(1.0)
+    tta = predict_detector(oracle, images, tta=True)
+    for p, q in zip(tta, preds):
+        torch.testing.assert_close(p["boxes"], q["boxes"])
 
 
 def test_training_on_a_few_scenes_lowers_the_loss_and_is_seeded():
@@ -102,6 +115,20 @@ def test_training_on_a_few_scenes_lowers_the_loss_and_is_seeded():
         runs.append(train_yolo(TinyYOLO(3, anchors=ANCHORS, width=4), ds, epochs=2, batch_size=4, progress=False,
                                loss_options={"objectness": "bce", "classification": "ce"}).loss)
     assert runs[0] == runs[1] and runs[0][0] > 0
+
+
+def test_training_from_a_dataloader():
+    from torch.utils.data import DataLoader
+
+    from cnnlib.data.shapes import detection_collate
+
+    loader = DataLoader(ShapesDataset(8, seed=3), batch_size=4, shuffle=True, collate_fn=detection_collate,
+                        generator=torch.Generator().manual_seed(0))
+    torch.manual_seed(0)
+    h = train_yolo(TinyYOLO(3, anchors=ANCHORS, width=4), loader, epochs=3, lr=2e-2, progress=False)
+    assert len(h.loss) == 3 and h.loss[-1] < h.loss[0]
+    with pytest.raises(TypeError, match="detection_collate"):
+        train_yolo(TinyYOLO(3, 2, width=4), DataLoader(torch.zeros(4, 3)), progress=False)
 
 
 def test_validation_errors():
