@@ -92,12 +92,12 @@ def run(device: str, quick: bool) -> list[dict]:
 
 def markdown(meta: dict, records: list[dict]) -> str:
     """The results as a short paragraph and a markdown table, one row per case."""
-    load = max(meta["load_average"], meta["load_average_end"])
+    busy = meta["load_average"] > (os.cpu_count() or 1) / 2  # the run's own load shows only in the end value
     lines = [
         f"Measured on `{meta['device']}` ({meta['hardware']}), torch {meta['torch_version']}, float32, "
-        f"{meta['date']}; load average {load:.1f} when the run started and {meta['load_average_end']:.1f} when it "
-        "ended"
-        + (" (the machine was shared with other processes, so times are pessimistic)" if load > 0.5 else "")
+        f"{meta['date']}; load average {meta['load_average']:.1f} when the run started and "
+        f"{meta['load_average_end']:.1f} when it ended"
+        + (" (other processes were using the machine, so times are pessimistic)" if busy else "")
         + ". Median time per call; in brackets the time relative to `nms`. Random boxes in a 1024×1024 "
         f"image, sides 16-128 px, IoU threshold {IOU_THRESHOLD}; both functions return the same indices.",
         "",
