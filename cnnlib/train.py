@@ -3,7 +3,8 @@
 ``fit`` is the loop every chapter would otherwise rewrite: for each epoch, for each batch, move
 the batch to the model's device, compute the loss, back-propagate, step the optimiser; then
 measure the loss and accuracy on the validation set. It records per-epoch numbers in a
-:class:`History` that can plot itself, and shows a tqdm progress bar (``progress=False`` keeps it
+:class:`History` that can plot itself, and shows its progress (a tqdm bar, or one plain line per epoch
+in the book's builds: :mod:`cnnlib.progress`; ``progress=False`` keeps it
 silent, which graded notebooks need: nbgrader fails a cell that writes to stderr).
 """
 
@@ -16,6 +17,8 @@ from dataclasses import asdict, dataclass, field
 import torch
 from torch import nn
 from torch.utils.data import DataLoader
+
+from cnnlib.progress import EpochProgress
 
 __all__ = ["History", "fit", "evaluate", "predict"]
 
@@ -152,7 +155,9 @@ def fit(
         optimizer (Optimizer | None): default ``Adam(model.parameters(), lr=1e-3)``.
         loss_fn (Callable | None): default ``nn.CrossEntropyLoss()``.
         device (torch.device | str | None): default: where the model's parameters are.
-        progress (bool): show a tqdm bar over epochs with the latest metrics.
+        progress (bool): show the progress over epochs with the latest metrics: a tqdm bar, or
+            one plain line per epoch where ``CNNLIB_PROGRESS=plain`` (the book's builds; see
+            :mod:`cnnlib.progress`).
         scheduler (LRScheduler | None): a learning-rate schedule of ``optimizer``, stepped after
             EVERY optimiser step (so ``OneCycleLR(..., total_steps=epochs * len(train_loader))``
             or ``CosineAnnealingLR(..., T_max=epochs * len(train_loader))``), not once per epoch.
@@ -181,14 +186,12 @@ def fit(
         raise ValueError("train_loader is empty")
     if scheduler is not None and (optimizer is None or scheduler.optimizer is not optimizer):
         raise ValueError("scheduler must schedule the optimizer passed to fit (pass both)")
-    from tqdm.auto import tqdm
-
     device = _device_of(model, device)
     model.to(device)
     optimizer = optimizer or torch.optim.Adam(model.parameters(), lr=1e-3)
     loss_fn = loss_fn or nn.CrossEntropyLoss()
     history = History()
-    bar = tqdm(range(1, epochs + 1), desc="epochs", disable=not progress, leave=True)
+    bar = EpochProgress(epochs, enabled=progress)
     for epoch in bar:
         start = time.perf_counter()
         history.lr.append(optimizer.param_groups[0]["lr"])
@@ -216,8 +219,6 @@ def fit(
         history.val_loss.append(val_loss)
         history.val_acc.append(val_acc)
         history.seconds.append(time.perf_counter() - start)
-        shown = {"loss": f"{total_loss / count:.3f}", "acc": f"{correct / count:.3f}"}
-        if val_acc is not None:
-            shown["val_acc"] = f"{val_acc:.3f}"
-        bar.set_postfix(shown)
+        bar.report({"loss": total_loss / count, "acc": correct / count, "val_acc": val_acc},
+                   history.seconds[-1])
     return history

@@ -79,6 +79,9 @@ def test_environment_yml_lists_the_same_packages_at_the_tested_versions():
 def test_notebook_is_committed_without_outputs(path: Path):
     nb = json.loads(path.read_text(encoding="utf-8"))
     assert nb["metadata"].get("kernelspec", {}).get("name") == "python3", "kernel must be 'python3'"
+    assert "widgets" not in nb["metadata"], (
+        "the notebook metadata keeps widget state: its page would load the widget manager from a CDN "
+        "(strip metadata.widgets; tools/refresh_checked_outputs.py does)")
     for i, cell in enumerate(nb["cells"]):
         if cell["cell_type"] != "code":
             continue

@@ -12,6 +12,7 @@ Every other cell is cleared (no outputs, no execution counts).
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -23,9 +24,11 @@ from nbclient import NotebookClient
 def refresh(path: Path, timeout: int = 600) -> float:
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
+    os.environ.setdefault("CNNLIB_PROGRESS", "plain")  # progress lines, as in the book's pages
     NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
                    resources={"metadata": {"path": str(path.parent)}}).execute()
     seconds = time.perf_counter() - start
+    nb.metadata.pop("widgets", None)  # widget state would make the page load a widget manager from a CDN
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue

@@ -9,6 +9,7 @@
 - COCO-style detection annotations, written and read (:mod:`~cnnlib.data.coco`).
 - shapes scenes for detection and segmentation, boxes and masks from a seed
   (:mod:`~cnnlib.data.shapes`).
+- which worker process read an item of a ``DataLoader`` (:mod:`~cnnlib.data.workers`).
 """
 
 from cnnlib.data.augment import (
@@ -23,6 +24,7 @@ from cnnlib.data.mnist import MNIST_SPLIT, AugmentedDataset, MNISTSplit, mnist_l
 from cnnlib.data.shapes import (
     CLASS_NAMES, SEGMENTATION_CLASSES, ShapesConfig, ShapesDataset, ShapesScene, detection_collate, make_scene,
 )
+from cnnlib.data.workers import WithWorkerId
 
 __all__ = [
     "MNIST_SPLIT", "MNISTSplit", "mnist_split", "mnist_loaders", "AugmentedDataset",
@@ -33,5 +35,5 @@ __all__ = [
     "Compose", "affine", "center_crop", "five_crop", "ten_crop",
     "save_coco", "load_coco", "read_image", "download_coco_annotations", "COCO_ANNOTATIONS_URL",
     "CLASS_NAMES", "SEGMENTATION_CLASSES", "ShapesConfig", "ShapesScene", "make_scene", "ShapesDataset",
-    "detection_collate",
+    "detection_collate", "WithWorkerId",
 ]

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -85,11 +86,43 @@ def _generator(generator: object) -> torch.Generator | None:
     return generator
 
 
+class _RandomTransform:
+    """Base of the random transforms: picklable together with their ``generator``.
+
+    A ``DataLoader`` whose workers are *spawned* (the default on macOS and Windows) pickles the
+    dataset and its transform into each worker. A ``torch.Generator`` travels there as a shared
+    memory tensor that fails to rebuild in the worker ("unable to resize file"), so the
+    generator is pickled as its plain state bytes instead, and rebuilt in the same state.
+    """
+
+    generator: torch.Generator | None
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        g = state.get("generator")
+        if isinstance(g, torch.Generator):
+            state["generator"] = _GeneratorState(str(g.device), bytes(g.get_state().numpy()))
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        g = state.get("generator")
+        if isinstance(g, _GeneratorState):
+            generator = torch.Generator(device=g.device)
+            generator.set_state(torch.frombuffer(bytearray(g.state), dtype=torch.uint8))
+            state["generator"] = generator
+        self.__dict__.update(state)
+
+
+class _GeneratorState(NamedTuple):
+    device: str
+    state: bytes
+
+
 def _uniform(lo: float, hi: float, shape: tuple[int, ...], generator: torch.Generator | None) -> torch.Tensor:
     return lo + (hi - lo) * torch.rand(shape, generator=generator, dtype=torch.float64)
 
 
-class RandomHorizontalFlip:
+class RandomHorizontalFlip(_RandomTransform):
     """Mirror each image left-right with probability ``p`` (seed 001's "mirroring").
 
     Args:
@@ -116,7 +149,7 @@ class RandomHorizontalFlip:
         return f"RandomHorizontalFlip(p={self.p})"
 
 
-class RandomCrop:
+class RandomCrop(_RandomTransform):
     """Pad, then cut a ``size`` window at a uniformly random offset (seed 001's "random cropping").
 
     Args:
@@ -227,7 +260,7 @@ def affine(x: torch.Tensor, angle=0.0, translate=(0.0, 0.0), scale=1.0, shear=(0
     return out[0] if single else out
 
 
-class RandomAffine:
+class RandomAffine(_RandomTransform):
     """Random rotation, translation, scaling and shear (seed 001's "rotation, shearing"), by :func:`affine`.
 
     Args:
@@ -307,7 +340,7 @@ class RandomRotation(RandomAffine):
         super().__init__(degrees, interpolation=interpolation, fill=fill, generator=generator)
 
 
-class ColorShift:
+class ColorShift(_RandomTransform):
     """Random brightness, contrast and per-channel shifts (seed 001's "colour shifting").
 
     ``out = (x - m) * c + m + b + s_k`` per image, with ``m`` the image's mean value,
@@ -356,7 +389,7 @@ class ColorShift:
                 f"channel_shift={self.channel_shift})")
 
 
-class PCAColorShift:
+class PCAColorShift(_RandomTransform):
     """AlexNet's colour augmentation: add ``P (alpha * lambda)`` to every pixel of an image.
 
     ``lambda`` and the columns of ``P`` are the eigenvalues and eigenvectors of the ``C x C``

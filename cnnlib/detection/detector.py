@@ -20,6 +20,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
+from cnnlib.progress import EpochProgress
 from cnnlib.detection.yolo import yolo_encode, yolo_loss_terms, yolo_postprocess, yolo_predictors
 
 __all__ = ["TinyYOLO", "YOLOHistory", "train_yolo", "evaluate_detector", "predict_detector"]
@@ -185,7 +186,7 @@ def train_yolo(
         loss_options (dict | None): keyword arguments of :func:`~cnnlib.detection.yolo.yolo_loss_terms`
             (``lambda_coord``, ``lambda_noobj``, ``objectness``, ``classification``).
         seed (int): seeds the shuffling and the flips (seed the model's initialisation yourself).
-        progress (bool): show a tqdm bar over epochs.
+        progress (bool): show the progress over epochs (see :mod:`cnnlib.progress`).
         device (torch.device | str | None): default: where the model's parameters are.
         channels_last (bool): store the model's weights and each batch channels-last (NHWC), the
             layout oneDNN's CPU convolutions and tensor cores prefer (about 15 % faster here);
@@ -207,8 +208,6 @@ def train_yolo(
     for name, value in (("epochs", epochs), ("batch_size", batch_size)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be a positive int, got {value!r}")
-    from tqdm.auto import tqdm
-
     device = torch.device(device) if device is not None else next(model.parameters()).device
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     model.to(device=device, memory_format=fmt)
@@ -246,7 +245,7 @@ def train_yolo(
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.2)
     options = {"num_anchors": model.num_anchors, **(loss_options or {})}
     history = YOLOHistory()
-    bar = tqdm(range(1, epochs + 1), desc="epochs", disable=not progress)
+    bar = EpochProgress(epochs, enabled=progress)
     for epoch in bar:
         start, sums, total, count = time.perf_counter(), {}, 0.0, 0
         model.train()
@@ -274,7 +273,7 @@ def train_yolo(
             history.terms.setdefault(k, []).append(v / count)
         history.lr.append(opt.param_groups[0]["lr"])
         history.seconds.append(time.perf_counter() - start)
-        bar.set_postfix(loss=f"{total / count:.3f}")
+        bar.report({"loss": total / count}, history.seconds[-1])
     return history
 
 

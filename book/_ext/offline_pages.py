@@ -1,0 +1,40 @@
+"""Sphinx extension of the book: pages that read the same with or without a network.
+
+- Executed notebooks show training progress as plain lines, not as tqdm widgets whose
+  JavaScript comes from a CDN: the kernels that execute the pages inherit
+  ``CNNLIB_PROGRESS=plain`` (see :mod:`cnnlib.progress`), also when the book is built with
+  ``jupyter-book build .`` rather than ``make book``.
+- sphinx-thebe adds its configuration script to every page twice, and the second
+  ``const THEBE_JS_URL`` is a SyntaxError in every page's console: keep one copy of each
+  inline script.
+
+MathJax itself is served from the build by the ``sphinx-mathjax-offline`` extension
+(``_config.yml``); ``tests/test_browser.py`` checks the result in Chromium with the network off.
+"""
+
+from __future__ import annotations
+
+import os
+
+from sphinx.application import Sphinx
+
+
+def _one_copy_of_each_script(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
+    scripts = context.get("script_files")
+    if not scripts:
+        return
+    seen, kept = set(), []
+    for script in scripts:
+        # an inline script is added once with filename None and once with "": the same script
+        key = (getattr(script, "filename", None) or "", tuple(sorted(getattr(script, "attributes", {}).items())))
+        if key in seen:
+            continue
+        seen.add(key)
+        kept.append(script)
+    scripts[:] = kept
+
+
+def setup(app: Sphinx) -> dict:
+    os.environ.setdefault("CNNLIB_PROGRESS", "plain")
+    app.connect("html-page-context", _one_copy_of_each_script)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,388 @@
+"""Measure every figure a notebook asserts over seeds, CPU code paths and thread counts.
+
+A figure asserted in a notebook (``assert test_acc >= 0.97``) must hold on any reader's machine,
+not only on the one where the page was written. This tool re-runs notebooks under a matrix of
+
+- **seeds**: every training seed in the notebook is shifted by an offset (0, 1, 2, ...). The tool
+  rewrites, in a copy of the notebook, the argument of ``seed_everything(...)`` and
+  ``manual_seed(...)`` and every ``seed=...`` keyword, except those of the calls that build a
+  data set (``ShapesDataset``, ``kmeans_anchors``, ...: the data stay the data);
+- **CPU code paths**: the machine's own kernels, and the AVX2 kernels forced with
+  ``ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2`` — the setting in which a reader's laptop
+  without AVX-512 runs. Where the machine's own path *is* AVX2 (as on the CI machines), the
+  second path is the generic one instead: ATen's non-vectorised kernels with oneDNN capped at AVX
+  (``ATEN_CPU_CAPABILITY=default ONEDNN_MAX_CPU_ISA=AVX MKL_ENABLE_INSTRUCTIONS=AVX``), so that
+  two different sets of kernels, with different rounding, are always compared;
+- **threads**: 2 (the CI machine) and 1 (a loaded laptop), through ``OMP_NUM_THREADS``.
+
+Every ``assert`` of the notebook is rewritten to record the values it compares instead of
+raising, so that one failing check does not hide the others, and the run goes on after it. The
+result is one table per notebook: each asserted comparison, its threshold, the value in every
+run, the worst value and whether every run passed.
+
+Usage::
+
+    .venv/bin/python tools/robustness.py book/02-architectures/01-lenet.ipynb [more notebooks]
+        [--seeds 0 1 2] [--jobs 2] [--json results.json] [--markdown table.md] [--quick]
+
+``--quick`` runs one configuration only (seed offset 0, the generic path, 2 threads): a fast way
+to see the values on a second set of kernels while editing a notebook.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import math
+import os
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parents[1]
+# Calls whose ``seed=`` builds the data, not the training run: left alone.
+DATA_CALLS = {"ShapesDataset", "single_object_scenes", "window_crops", "kmeans_anchors", "mnist_split",
+              "make_dna_dataset", "load", "shapes_dataset", "RoadsDataset", "FacesDataset"}
+SEED_CALLS = {"seed_everything", "manual_seed"}
+RECORDER = "__robustness_record__"
+
+
+@dataclass(frozen=True)
+class Config:
+    seed: int
+    path: str  # "native", "avx2" or "generic"
+    threads: int
+
+    @property
+    def label(self) -> str:
+        return f"seed+{self.seed} {self.path} {self.threads}t"
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        for k in ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "MKL_ENABLE_INSTRUCTIONS"):
+            env.pop(k, None)
+        if self.path == "avx2":
+            env.update(ATEN_CPU_CAPABILITY="avx2", ONEDNN_MAX_CPU_ISA="AVX2")
+        elif self.path == "generic":
+            env.update(ATEN_CPU_CAPABILITY="default", ONEDNN_MAX_CPU_ISA="AVX", MKL_ENABLE_INSTRUCTIONS="AVX")
+        env.update(OMP_NUM_THREADS=str(self.threads), MKL_NUM_THREADS=str(self.threads))
+        return env
+
+
+def native_capability() -> str:
+    import torch
+
+    return torch.backends.cpu.get_cpu_capability()
+
+
+def default_matrix(seeds: list[int], full: bool = False) -> list[Config]:
+    """The runs of one notebook.
+
+    Default (5 runs): the first seed on the machine's own kernels with 2 threads (the CI
+    machine's setting); every other seed on the machine's kernels with 1 thread; the first two
+    seeds on the second code path with 1 thread. Every seed, both code paths and both thread
+    counts are covered; a change of kernels is seen on its own (same seed, same threads), and
+    the runs with 1 thread go two at a time, one per core. ``full``: every combination
+    (``2 x 2 x len(seeds)`` runs).
+    """
+    second = "generic" if native_capability() == "AVX2" else "avx2"
+    if full:
+        return [Config(s, p, t) for t in (2, 1) for p in ("native", second) for s in seeds]
+    configs = [Config(seeds[0], "native", 2)] + [Config(s, "native", 1) for s in seeds[1:]]
+    return configs + [Config(s, second, 1) for s in seeds[:2]]
+
+
+# -- rewriting a notebook ------------------------------------------------------------------------
+
+def _name(func: ast.expr) -> str:
+    if isinstance(func, ast.Name):
+        return func.id
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    return ""
+
+
+class _Rewrite(ast.NodeTransformer):
+    """Shift training seeds by ``offset`` and turn asserts into recording calls."""
+
+    def __init__(self, cell: int, offset: int):
+        self.cell, self.offset, self.count = cell, offset, 0
+
+    def _shift(self, node: ast.expr) -> ast.expr:
+        return ast.BinOp(left=node, op=ast.Add(), right=ast.Constant(self.offset)) if self.offset else node
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        self.generic_visit(node)
+        name = _name(node.func)
+        if name in SEED_CALLS and node.args:
+            node.args[0] = self._shift(node.args[0])
+        if name not in DATA_CALLS:
+            for kw in node.keywords:
+                if kw.arg == "seed":
+                    kw.value = self._shift(kw.value)
+        return node
+
+    def visit_Assert(self, node: ast.Assert) -> ast.AST:
+        self.generic_visit(node)
+        test = node.test
+        parts = test.values if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And) else [test]
+        calls = []
+        for k, part in enumerate(parts):
+            operands = [part.left, *part.comparators] if isinstance(part, ast.Compare) else []
+            source = ast.unparse(part)
+            # record(cell, assert index, part index, source, lambda: part, lambda: [operands])
+            calls.append(ast.Call(
+                func=ast.Name(RECORDER, ast.Load()),
+                args=[ast.Constant(self.cell), ast.Constant(self.count), ast.Constant(k), ast.Constant(source),
+                      ast.Lambda(_no_args(), part), ast.Lambda(_no_args(), ast.List(operands, ast.Load()))],
+                keywords=[]))
+        self.count += 1
+        return [ast.Expr(c) for c in calls]
+
+
+def _no_args() -> ast.arguments:
+    return ast.arguments(posonlyargs=[], args=[], kwonlyargs=[], kw_defaults=[], defaults=[])
+
+
+RECORDER_SOURCE = '''
+import json as _json, math as _math
+_RECORD_FILE = __PATH__
+def _as_float(v):
+    try:
+        if hasattr(v, "numel") and v.numel() == 1:
+            v = v.item()
+        elif hasattr(v, "size") and getattr(v, "size", 2) == 1 and hasattr(v, "item"):
+            v = v.item()
+        if isinstance(v, bool):
+            return None
+        if isinstance(v, (int, float)):
+            return float(v)
+    except Exception:
+        pass
+    return None
+def __robustness_record__(cell, index, part, source, test, operands):
+    try:
+        ok = bool(test())
+    except Exception as error:
+        ok, values = False, [repr(error)[:200]]
+    else:
+        try:
+            values = [_as_float(v) for v in operands()]
+        except Exception:
+            values = []
+    with open(_RECORD_FILE, "a") as f:
+        f.write(_json.dumps({"cell": cell, "assert": index, "part": part, "source": source,
+                             "ok": ok, "values": values}) + "\\n")
+'''
+
+
+def rewrite(nb: nbformat.NotebookNode, offset: int, record_file: Path) -> nbformat.NotebookNode:
+    """A copy of ``nb`` whose seeds are shifted and whose asserts record instead of raising."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    nb = nbformat.from_dict(json.loads(json.dumps(nb)))
+    manager = TransformerManager()
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        python = manager.transform_cell(cell.source)  # %magics -> get_ipython() calls
+        tree = ast.parse(python)
+        body = tree.body
+        last_expr = body[-1] if body and isinstance(body[-1], ast.Expr) else None
+        tree = ast.fix_missing_locations(_Rewrite(index, offset).visit(tree))
+        cell.source = ast.unparse(tree)
+        if last_expr is None or tree.body[-1] is not last_expr:
+            cell.source += "\n;"  # no stray display of the last recording call
+        cell.outputs = []
+    setup = nbformat.v4.new_code_cell(RECORDER_SOURCE.replace("__PATH__", repr(str(record_file))))
+    nb.cells.insert(0, setup)
+    return nb
+
+
+# -- running ----------------------------------------------------------------------------------------
+
+@dataclass
+class Run:
+    notebook: str
+    config: Config
+    seconds: float = 0.0
+    errors: list[str] = field(default_factory=list)
+    records: list[dict] = field(default_factory=list)
+
+
+def run_one(path: Path, config: Config, timeout: int = 3600) -> Run:
+    nb = nbformat.read(path, as_version=4)
+    run = Run(str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path), config)
+    with tempfile.TemporaryDirectory() as tmp:
+        record_file = Path(tmp) / "records.jsonl"
+        record_file.touch()
+        copy = rewrite(nb, config.seed, record_file)
+        start = time.perf_counter()
+        client = NotebookClient(copy, timeout=timeout, kernel_name="python3", allow_errors=True,
+                                record_timing=False, resources={"metadata": {"path": str(path.parent)}})
+        client.execute(env=config.env())  # the kernel's environment: code path and threads
+        run.seconds = time.perf_counter() - start
+        for cell in copy.cells:
+            for out in cell.get("outputs", []):
+                if out.get("output_type") == "error":
+                    run.errors.append(f"{out.get('ename')}: {out.get('evalue')}"[:300])
+        run.records = [json.loads(line) for line in record_file.read_text().splitlines() if line.strip()]
+    return run
+
+
+def run_matrix(paths: list[Path], configs: list[Config], jobs: int, json_file: Path | None = None) -> list[Run]:
+    """Runs with 2 threads one at a time; runs with 1 thread ``jobs`` at a time.
+
+    Each run is printed, and appended to ``json_file``, as soon as it ends.
+    """
+    runs = []
+
+    def done(run: Run) -> Run:
+        failed = sum(not r["ok"] for r in run.records)
+        print(f"{run.seconds:7.1f} s  {run.config.label:24s} {run.notebook}: {len(run.records)} checks, "
+              f"{failed} failed, {len(run.errors)} errors", flush=True)
+        for e in run.errors:
+            print(f"           error: {e}", flush=True)
+        if json_file is not None:
+            with json_file.open("a") as f:
+                f.write(json.dumps({"notebook": run.notebook, "config": run.config.__dict__, "seconds": run.seconds,
+                                    "errors": run.errors, "records": run.records}) + "\n")
+        runs.append(run)
+        return run
+
+    for path in paths:
+        for config in [c for c in configs if c.threads > 1]:
+            done(run_one(path, config))
+        single = [c for c in configs if c.threads == 1]
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            for run in pool.map(lambda c: run_one(path, c), single):
+                done(run)
+    return runs
+
+
+def load_runs(json_file: Path) -> list[Run]:
+    """The runs stored by ``--json`` (the last run of each notebook and configuration)."""
+    latest: dict[tuple, Run] = {}
+    for line in json_file.read_text().splitlines():
+        if line.strip():
+            d = json.loads(line)
+            run = Run(d["notebook"], Config(**d["config"]), d["seconds"], d["errors"], d["records"])
+            latest[run.notebook, run.config] = run
+    return list(latest.values())
+
+
+# -- the table ------------------------------------------------------------------------------------
+
+def _fmt(v) -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, str):
+        return v
+    if v != 0 and (abs(v) >= 1e4 or abs(v) < 1e-3):
+        return f"{v:.2e}"
+    return f"{v:.4g}"
+
+
+def table(runs: list[Run], varying_only: bool = True) -> str:
+    """One markdown table per notebook: every asserted comparison whose values vary between runs."""
+    lines = []
+    by_nb: dict[str, list[Run]] = {}
+    for r in runs:
+        by_nb.setdefault(r.notebook, []).append(r)
+    for nb, nb_runs in by_nb.items():
+        configs = [r.config.label for r in nb_runs]
+        keys: dict[tuple, str] = {}
+        for r in nb_runs:
+            for rec in r.records:
+                keys.setdefault((rec["cell"], rec["assert"], rec["part"]), rec["source"])
+        rows = []
+        for key, source in sorted(keys.items()):
+            per_run, oks = [], []
+            for r in nb_runs:
+                recs = [x for x in r.records if (x["cell"], x["assert"], x["part"]) == key]
+                oks.append(all(x["ok"] for x in recs) if recs else None)
+                per_run.append(recs)
+            shown = [_summarise(recs) for recs in per_run]
+            if varying_only and len({s for s in shown}) <= 1 and all(o for o in oks):
+                continue
+            verdict = "pass" if all(o for o in oks) else "**FAIL**"
+            src = source if len(source) <= 90 else source[:87] + "..."
+            rows.append(f"| {key[0]} | `{src.replace('|', '/')}` | " + " | ".join(shown) + f" | {verdict} |")
+        times = " · ".join(f"{r.config.label}: {r.seconds:.0f} s" for r in nb_runs)
+        lines += [f"### `{nb}`", "", f"Run times: {times}.", ""]
+        errors = sorted({e for r in nb_runs for e in r.errors})
+        if errors:
+            lines += ["Errors: " + "; ".join(f"`{e}`" for e in errors), ""]
+        if rows:
+            lines += ["| cell | asserted | " + " | ".join(configs) + " | all runs |",
+                      "|---|---|" + "---|" * len(configs) + "---|", *rows, ""]
+        else:
+            lines += ["Every asserted comparison gave the same values in every run.", ""]
+    return "\n".join(lines)
+
+
+def _summarise(recs: list[dict]) -> str:
+    """The operands of a comparison: the measured figure, and what it was compared with when that
+    is not a constant (``0.172 vs 0.105``); a range over the records of a loop."""
+    if not recs:
+        return "—"
+    columns = []
+    for k in range(max(len(x["values"]) for x in recs)):
+        vals = [x["values"][k] for x in recs if len(x["values"]) > k and isinstance(x["values"][k], float)]
+        columns.append(vals)
+    if not columns or not columns[0]:
+        return "ok" if all(x["ok"] for x in recs) else "fail"
+
+    def show(vals: list[float]) -> str:
+        return _fmt(vals[0]) if min(vals) == max(vals) else f"{_fmt(min(vals))}…{_fmt(max(vals))}"
+
+    text = show(columns[0])
+    others = [show(c) for c in columns[1:] if c]
+    return text + "".join(f" vs {o}" for o in others)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("notebooks", nargs="*", type=Path)
+    parser.add_argument("--report", type=Path, metavar="JSON",
+                        help="run nothing: print (and --markdown) the tables of the runs stored in JSON")
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--jobs", type=int, default=2, help="runs with 1 thread executed at once")
+    parser.add_argument("--json", type=Path, help="append the raw runs to this JSON-lines file")
+    parser.add_argument("--markdown", type=Path, help="write the tables to this file")
+    parser.add_argument("--full", action="store_true", help="every seed x code path x thread count")
+    parser.add_argument("--quick", action="store_true", help="one run: seed offset 0, generic path, 2 threads")
+    parser.add_argument("--configs", nargs="+", help="explicit runs as SEED:PATH:THREADS, e.g. 1:native:2")
+    args = parser.parse_args(argv)
+    if args.report:
+        text = table(sorted(load_runs(args.report), key=lambda r: r.notebook))
+        if args.markdown:
+            args.markdown.write_text(text + "\n")
+        print(text)
+        return 0
+    if not args.notebooks:
+        parser.error("name at least one notebook (or --report JSON)")
+    if args.configs:
+        configs = [Config(int(s), p, int(t)) for s, p, t in (c.split(":") for c in args.configs)]
+    elif args.quick:
+        configs = [Config(0, "generic", 2)]
+    else:
+        configs = default_matrix(args.seeds, full=args.full)
+    print(f"machine: {native_capability()} native; runs: " + ", ".join(c.label for c in configs), flush=True)
+    runs = run_matrix([p.resolve() for p in args.notebooks], configs, args.jobs, args.json)
+    text = table(runs)
+    if args.markdown:
+        args.markdown.write_text(text + "\n")
+    print(text)
+    return 0 if all(rec["ok"] for r in runs for rec in r.records) and not any(r.errors for r in runs) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
