@@ -14,14 +14,15 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 # nbgrader calls `alembic` (installed in .venv) to create its gradebook.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help install book test test-fast lab exercises autograde feedback grades benchmark constraints clean
+.PHONY: help install book test test-fast lab exercises autograde feedback grades benchmark robustness constraints clean
 
 help:
 	@echo "make book        build the executed book into _build/html"
-	@echo "make test        run every test: unit tests, doctests, nbval over book/ and solutions/, grading checks"
+	@echo "make test        run every test: unit tests, doctests, nbval over book/ and solutions/, grading checks, the book in Chromium"
 	@echo "make lab         open JupyterLab (with nbgrader) in the project environment"
 	@echo "make exercises   regenerate exercises/ from solutions/ with nbgrader generate_assignment"
 	@echo "make autograde A=01-convolution   grade submitted/*/A, then 'make feedback A=...' and 'make grades'"
+	@echo "make robustness NB=...   measure the figures a notebook asserts over seeds, code paths, threads"
 	@echo "make benchmark   time the convolution paths and NMS (CPU, and CUDA when present) into benchmarks/results/"
 
 $(STAMP): pyproject.toml constraints.txt
@@ -33,12 +34,14 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
+# tools/build_book.py runs jupyter-book; a notebook that fails is named in one line at the end.
 book: $(STAMP)
-	$(BIN)/jupyter-book build . --keep-going
-	@echo "Open _build/html/index.html"
+	$(BIN)/python tools/build_book.py
 
+# The notebook runs fill the book's execution cache, so the browser test (run last) builds the
+# book without executing anything again. The summary lists the slowest tests and notebooks.
 test: $(STAMP)
-	$(BIN)/python -m pytest --nbval-lax --nbval-current-env tests cnnlib book solutions
+	$(BIN)/python -m pytest --nbval-lax --nbval-current-env --durations=25 tests cnnlib book solutions
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow" tests cnnlib
@@ -69,6 +72,13 @@ feedback: $(STAMP)
 grades: $(STAMP)
 	$(BIN)/nbgrader export --to grades.csv
 	@echo "Scores written to grades.csv"
+
+# Measure every figure a notebook asserts over seeds, CPU code paths and thread counts
+# (tools/robustness.py), and refresh the table benchmarks/results/robustness.md.
+robustness: $(STAMP)
+	@test -n "$(NB)" || { echo "usage: make robustness NB=book/02-architectures/01-lenet.ipynb"; exit 2; }
+	$(BIN)/python tools/robustness.py $(NB) --json benchmarks/results/robustness.jsonl
+	$(BIN)/python tools/robustness.py --report benchmarks/results/robustness.jsonl --markdown benchmarks/results/robustness.md
 
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/conv.py

@@ -68,7 +68,6 @@ def pytest_configure(config: pytest.Config) -> None:
     startup.mkdir(parents=True)
     (startup / "00-spawn.py").write_text(SPAWN_STARTUP)
     os.environ["IPYTHONDIR"] = str(ipython_dir)
-    config.addinivalue_line("markers", "browser: drives the built book in headless Chromium (runs last)")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

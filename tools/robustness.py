@@ -73,6 +73,9 @@ class Config:
         elif self.path == "generic":
             env.update(ATEN_CPU_CAPABILITY="default", ONEDNN_MAX_CPU_ISA="AVX", MKL_ENABLE_INSTRUCTIONS="AVX")
         env.update(OMP_NUM_THREADS=str(self.threads), MKL_NUM_THREADS=str(self.threads))
+        # Threads that wait sleep instead of spinning: the same numbers, but a run with 2 threads
+        # no longer slows down tenfold when something else needs a core.
+        env["OMP_WAIT_POLICY"] = "PASSIVE"
         return env
 
 
@@ -348,6 +351,21 @@ def _summarise(recs: list[dict]) -> str:
     return text + "".join(f" vs {o}" for o in others)
 
 
+HEADER = """# Robustness of the figures the notebooks assert
+
+Written by `tools/robustness.py --report benchmarks/results/robustness.jsonl` (refresh one notebook
+with `make robustness NB=<notebook>`). Each notebook was re-run under a matrix of training seeds
+(`seed+k`: every training seed of the notebook shifted by k; the data sets stay the same), CPU
+code paths (`native`: the machine's own kernels; `generic`: ATen's non-vectorised kernels with
+oneDNN and MKL capped at AVX, so that a second set of kernels with different rounding is always
+compared; `avx2` where the machine has AVX-512) and thread counts (`1t`, `2t`). Each row is one
+comparison of an `assert` of the notebook (cell numbers count from 0); each column gives the
+compared values in one run (`a vs b`; a range where the assert sits in a loop). Only comparisons
+whose values differ between runs, or fail in one, are listed. The asserted thresholds sit below
+the worst value seen, with a margin; the text of each section quotes the measured range.
+"""
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("notebooks", nargs="*", type=Path)
@@ -362,7 +380,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--configs", nargs="+", help="explicit runs as SEED:PATH:THREADS, e.g. 1:native:2")
     args = parser.parse_args(argv)
     if args.report:
-        text = table(sorted(load_runs(args.report), key=lambda r: r.notebook))
+        text = HEADER + "\n" + table(sorted(load_runs(args.report), key=lambda r: r.notebook))
         if args.markdown:
             args.markdown.write_text(text + "\n")
         print(text)

@@ -7,6 +7,9 @@
 - sphinx-thebe adds its configuration script to every page twice, and the second
   ``const THEBE_JS_URL`` is a SyntaxError in every page's console: keep one copy of each
   inline script.
+- pydata-sphinx-theme's page template starts a first visit in colour mode ``""`` (its
+  ``default_mode`` is never defined) and then logs "Got invalid theme mode" as a console error:
+  start in ``auto`` (the colour scheme of the reader's system).
 
 MathJax itself is served from the build by the ``sphinx-mathjax-offline`` extension
 (``_config.yml``); ``tests/test_browser.py`` checks the result in Chromium with the network off.
@@ -34,7 +37,13 @@ def _one_copy_of_each_script(app: Sphinx, pagename: str, templatename: str, cont
     scripts[:] = kept
 
 
+def _default_colour_mode(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
+    if not context.get("default_mode"):
+        context["default_mode"] = "auto"
+
+
 def setup(app: Sphinx) -> dict:
     os.environ.setdefault("CNNLIB_PROGRESS", "plain")
     app.connect("html-page-context", _one_copy_of_each_script)
+    app.connect("html-page-context", _default_colour_mode)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
