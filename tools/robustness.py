@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import hashlib
 import json
 import math
 import os
@@ -220,11 +221,18 @@ class Run:
     seconds: float = 0.0
     errors: list[str] = field(default_factory=list)
     records: list[dict] = field(default_factory=list)
+    code: str = ""  # hash of the notebook's code when it ran
+
+
+def code_hash(nb: nbformat.NotebookNode) -> str:
+    """A short hash of a notebook's code cells: runs of different versions are not mixed."""
+    text = "\n\x00".join(c.source for c in nb.cells if c.cell_type == "code")
+    return hashlib.sha1(text.encode()).hexdigest()[:12]
 
 
 def run_one(path: Path, config: Config, timeout: int = 3600) -> Run:
     nb = nbformat.read(path, as_version=4)
-    run = Run(str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path), config)
+    run = Run(str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path), config, code=code_hash(nb))
     with tempfile.TemporaryDirectory() as tmp:
         record_file = Path(tmp) / "records.jsonl"
         record_file.touch()
@@ -260,8 +268,8 @@ def run_matrix(paths: list[Path], configs: list[Config], jobs: int, json_file: P
             print(f"           error: {e}", flush=True)
         if json_file is not None:
             with json_file.open("a") as f:
-                f.write(json.dumps({"notebook": run.notebook, "config": run.config.__dict__, "seconds": run.seconds,
-                                    "errors": run.errors, "records": run.records}) + "\n")
+                f.write(json.dumps({"notebook": run.notebook, "code": run.code, "config": run.config.__dict__,
+                                    "seconds": run.seconds, "errors": run.errors, "records": run.records}) + "\n")
         runs.append(run)
         return run
 
@@ -276,14 +284,17 @@ def run_matrix(paths: list[Path], configs: list[Config], jobs: int, json_file: P
 
 
 def load_runs(json_file: Path) -> list[Run]:
-    """The runs stored by ``--json`` (the last run of each notebook and configuration)."""
+    """The runs stored by ``--json``: for each notebook, the runs of the version measured last
+    (the last run of each configuration)."""
     latest: dict[tuple, Run] = {}
+    version: dict[str, str] = {}
     for line in json_file.read_text().splitlines():
         if line.strip():
             d = json.loads(line)
-            run = Run(d["notebook"], Config(**d["config"]), d["seconds"], d["errors"], d["records"])
+            run = Run(d["notebook"], Config(**d["config"]), d["seconds"], d["errors"], d["records"], d.get("code", ""))
             latest[run.notebook, run.config] = run
-    return list(latest.values())
+            version[run.notebook] = run.code
+    return [r for r in latest.values() if r.code == version[r.notebook]]
 
 
 # -- the table ------------------------------------------------------------------------------------

@@ -20,8 +20,8 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from cnnlib.progress import EpochProgress
 from cnnlib.detection.yolo import yolo_encode, yolo_loss_terms, yolo_postprocess, yolo_predictors
+from cnnlib.progress import EpochProgress
 
 __all__ = ["TinyYOLO", "YOLOHistory", "train_yolo", "evaluate_detector", "predict_detector"]
 
