@@ -46,3 +46,15 @@ def test_run_records_every_comparison_and_goes_on_after_a_failure(tmp_path):
     assert any("wrote to stderr: to stderr" in e for e in run.errors), run.errors
     text = robustness.table([run])
     assert "**FAIL**" in text and "0.25 vs 0.5" in text
+
+
+def test_checked_outputs_are_compared_with_the_committed_ones():
+    nb = notebook("print('a')", "# NBVAL_CHECK_OUTPUT\nprint('ok:', True)", "# NBVAL_CHECK_OUTPUT\nprint('x')")
+    for cell, text in ((nb.cells[1], "ok: True\n"), (nb.cells[2], "x\n")):
+        cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text)]
+    ran = notebook("", "", "", "")  # the executed copy has the tool's setup cell first
+    ran.cells[2].outputs = [nbformat.v4.new_output("stream", name="stdout", text="ok: False\n")]
+    ran.cells[3].outputs = [nbformat.v4.new_output("stream", name="stdout", text="x\n")]
+    records = robustness.checked_outputs(nb, ran)
+    assert [(r["cell"], r["ok"]) for r in records] == [(1, False), (2, True)]
+    assert records[0]["differs"] == ["'ok: False' != 'ok: True'"]

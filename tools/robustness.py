@@ -250,7 +250,26 @@ def run_one(path: Path, config: Config, timeout: int = 3600) -> Run:
                     # the book's pages must not show stderr: report it (tests/test_browser.py fails on it)
                     run.errors.append(f"cell {index} wrote to stderr: {out.get('text', '')}"[:300])
         run.records = [json.loads(line) for line in record_file.read_text().splitlines() if line.strip()]
+        run.records += checked_outputs(nb, copy)
     return run
+
+
+def checked_outputs(nb: nbformat.NotebookNode, executed: nbformat.NotebookNode) -> list[dict]:
+    """nbval's checks as records: each ``# NBVAL_CHECK_OUTPUT`` cell's printed text compared with
+    the committed one (a printed ``True`` is an assertion too)."""
+    records = []
+    for index, (cell, ran) in enumerate(zip(nb.cells, executed.cells[1:])):
+        if cell.cell_type != "code" or "NBVAL_CHECK_OUTPUT" not in cell.source:
+            continue
+        expected = "".join(o.get("text", "") for o in cell.get("outputs", []) if o.get("output_type") == "stream")
+        got = "".join(o.get("text", "") for o in ran.get("outputs", []) if o.get("output_type") == "stream")
+        differ = [f"{a!r} != {b!r}" for a, b in zip(got.splitlines(), expected.splitlines()) if a != b]
+        if len(got.splitlines()) != len(expected.splitlines()):
+            differ.append(f"{len(got.splitlines())} lines printed, {len(expected.splitlines())} expected")
+        records.append({"cell": index, "assert": "checked output", "part": 0, "ok": not differ,
+                        "source": "printed output equals the committed one (NBVAL_CHECK_OUTPUT)",
+                        "values": [], "differs": differ[:3]})
+    return records
 
 
 def run_matrix(paths: list[Path], configs: list[Config], jobs: int, json_file: Path | None = None) -> list[Run]:
@@ -322,7 +341,7 @@ def table(runs: list[Run], varying_only: bool = True) -> str:
             for rec in r.records:
                 keys.setdefault((rec["cell"], rec["assert"], rec["part"]), rec["source"])
         rows = []
-        for key, source in sorted(keys.items()):
+        for key, source in sorted(keys.items(), key=lambda kv: (kv[0][0], str(kv[0][1]), kv[0][2])):
             per_run, oks = [], []
             for r in nb_runs:
                 recs = [x for x in r.records if (x["cell"], x["assert"], x["part"]) == key]
@@ -336,7 +355,8 @@ def table(runs: list[Run], varying_only: bool = True) -> str:
             rows.append(f"| {key[0]} | `{src.replace('|', '/')}` | " + " | ".join(shown) + f" | {verdict} |")
         times = " · ".join(f"{r.config.label}: {r.seconds:.0f} s" for r in nb_runs)
         lines += [f"### `{nb}`", "", f"Run times: {times}.", ""]
-        errors = sorted({e for r in nb_runs for e in r.errors})
+        errors = sorted({e for r in nb_runs for e in r.errors}
+                        | {f"cell {x['cell']}: printed {d}" for r in nb_runs for x in r.records for d in x.get("differs", [])})
         if errors:
             lines += ["Errors: " + "; ".join(f"`{e}`" for e in errors), ""]
         if rows:
