@@ -62,7 +62,7 @@ multiprocessing.set_start_method("spawn", force=True)
 
 def pytest_configure(config: pytest.Config) -> None:
     # Both are inherited by the kernels nbval starts.
-    os.environ.setdefault("CNNLIB_PROGRESS", "plain")
+    os.environ["CNNLIB_PROGRESS"] = "plain"
     ipython_dir = Path(tempfile.mkdtemp(prefix="cnnlib-ipython-"))
     startup = ipython_dir / "profile_default" / "startup"
     startup.mkdir(parents=True)

@@ -24,17 +24,21 @@ __all__ = ["EpochProgress", "progress", "progress_mode"]
 MODES = ("bar", "plain", "off")
 
 
-def progress_mode() -> str:
-    """The mode chosen by ``CNNLIB_PROGRESS`` (``"bar"`` when unset).
+def progress_mode(mode: str | None = None) -> str:
+    """The mode chosen by ``mode``, else by ``CNNLIB_PROGRESS`` (``"bar"`` when unset).
 
     Raises:
-        ValueError: if the variable holds something other than ``bar``, ``plain`` or ``off``.
+        ValueError: if the mode is something other than ``bar``, ``plain`` or ``off``.
 
     Example:
+        >>> progress_mode("plain")
+        'plain'
         >>> progress_mode() in ("bar", "plain", "off")
         True
     """
-    mode = os.environ.get("CNNLIB_PROGRESS", "bar").strip().lower() or "bar"
+    if mode is None:
+        mode = os.environ.get("CNNLIB_PROGRESS", "bar")
+    mode = mode.strip().lower() or "bar"
     if mode not in MODES:
         raise ValueError(f"CNNLIB_PROGRESS must be one of {MODES}, got {mode!r}")
     return mode
@@ -47,21 +51,19 @@ class EpochProgress:
         epochs (int): number of epochs.
         enabled (bool): ``False`` prints nothing in any mode.
         desc (str): the bar's label.
+        mode (str | None): ``"bar"``, ``"plain"`` or ``"off"``; default: ``CNNLIB_PROGRESS``.
 
     Example:
-        >>> import os
-        >>> os.environ["CNNLIB_PROGRESS"] = "plain"
-        >>> bar = EpochProgress(2)
+        >>> bar = EpochProgress(2, mode="plain")
         >>> for epoch in bar:
         ...     bar.report({"loss": 1.0 / epoch}, seconds=0.5)
         epoch 1/2: loss 1.000 (0.5 s)
         epoch 2/2: loss 0.500 (0.5 s)
-        >>> del os.environ["CNNLIB_PROGRESS"]
     """
 
-    def __init__(self, epochs: int, enabled: bool = True, desc: str = "epochs"):
+    def __init__(self, epochs: int, enabled: bool = True, desc: str = "epochs", mode: str | None = None):
         self.epochs = epochs
-        self.mode = progress_mode() if enabled else "off"
+        self.mode = progress_mode(mode) if enabled else "off"
         self._bar = None
         self._epoch = 0
         if self.mode == "bar":
@@ -89,23 +91,21 @@ class EpochProgress:
             print(f"epoch {self._epoch}/{self.epochs}: {text} ({seconds:.1f} s)", flush=True)
 
 
-def progress(iterable, desc: str = "", enabled: bool = True, **tqdm_options):
+def progress(iterable, desc: str = "", enabled: bool = True, mode: str | None = None, **tqdm_options):
     """Wrap a loop: a tqdm bar interactively, one summary line at the end in a built page.
 
     Args:
         iterable (Iterable): what the loop runs over.
         desc (str): the label.
         enabled (bool): ``False`` shows nothing.
+        mode (str | None): ``"bar"``, ``"plain"`` or ``"off"``; default: ``CNNLIB_PROGRESS``.
         **tqdm_options: passed on to tqdm (``total``, ``leave``, ...).
 
     Example:
-        >>> import os
-        >>> os.environ["CNNLIB_PROGRESS"] = "plain"
-        >>> total = sum(progress(range(3), desc="steps"))  # doctest: +ELLIPSIS
+        >>> total = sum(progress(range(3), desc="steps", mode="plain"))  # doctest: +ELLIPSIS
         steps: 3 done in ... s
-        >>> del os.environ["CNNLIB_PROGRESS"]
     """
-    mode = progress_mode() if enabled else "off"
+    mode = progress_mode(mode) if enabled else "off"
     if mode == "bar":
         from tqdm.auto import tqdm
 

@@ -175,8 +175,9 @@ CHECK_PAGE = """async () => {
     mathErrors: document.querySelectorAll('mjx-merror').length,
     brokenImages: imgs.filter(i => !(i.naturalWidth > 0)).map(i => i.getAttribute('src')),
     stderr: [...document.querySelectorAll('.output.stderr, .stderr')].map(e => e.textContent.slice(0, 200)),
-    tracebacks: outputs.filter(o => /Traceback \\(most recent call last\\)|NotImplementedError|Error: /.test(o.textContent))
-                       .map(o => o.textContent.slice(0, 200)),
+    tracebacks: [...document.querySelectorAll('.output.traceback, .output.error')]
+                  .concat(outputs.filter(o => /Traceback \\(most recent call last\\)/.test(o.textContent)))
+                  .map(o => o.textContent.slice(0, 200)),
     widgets: document.body.innerHTML.includes('application/vnd.jupyter.widget') ||
              document.body.textContent.includes('Loading widget'),
   };
