@@ -5,9 +5,10 @@ nbval runs each notebook of book/ and solutions/ as a series of test items (one 
 - **Budgets.** These hooks add up the cell times per notebook and print them at the end of the
   run with each notebook's budget: 60 s by default, or the value of the notebook metadata
   ``{"cnnlib": {"budget_s": 120}}`` for notebooks that train a model. The budgets are for the
-  reference machine (2 CPU cores, the CI machine), so a notebook over its budget fails the run
-  only there: where ``CI`` (or ``CNNLIB_ENFORCE_BUDGETS``) is set. On a slower laptop the times
-  are reported, never failed.
+  reference machine (2 CPU cores), so a notebook over its budget fails the run only where
+  ``CNNLIB_ENFORCE_BUDGETS=1`` says the run is on that machine. Elsewhere, CI included (its
+  machines have been measured up to twice as slow as the reference), a notebook over its budget
+  is reported in the summary and in one warning line, never failed.
 - **One execution serves the tests and the book.** When every cell of a book notebook passed,
   the executed notebook (nbval's outputs) is stored in the book's execution cache
   (``_build/.jupyter_cache``, the one ``jupyter-book build`` reads with
@@ -42,9 +43,8 @@ _notebook_items: dict[str, list] = defaultdict(list)
 
 
 def budgets_enforced() -> bool:
-    """Budgets fail the run on the reference machine only (CI, or CNNLIB_ENFORCE_BUDGETS=1)."""
-    return any(os.environ.get(k, "").strip().lower() not in ("", "0", "false", "no")
-               for k in ("CI", "CNNLIB_ENFORCE_BUDGETS"))
+    """Budgets fail the run on the reference machine only (CNNLIB_ENFORCE_BUDGETS=1)."""
+    return os.environ.get("CNNLIB_ENFORCE_BUDGETS", "").strip().lower() not in ("", "0", "false", "no")
 
 
 def notebook_budget(path: Path) -> float:
@@ -161,7 +161,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     if not _notebook_seconds:
         return
     rootdir = Path(config.rootpath)
-    enforced = "enforced" if budgets_enforced() else "reported, not enforced (set CI=1 to enforce)"
+    enforced = "enforced" if budgets_enforced() else "reported, not enforced (CNNLIB_ENFORCE_BUDGETS=1 enforces)"
     terminalreporter.section(f"notebook execution times (budget: 60 s, or metadata cnnlib.budget_s; {enforced})")
     total = 0.0
     for path, seconds in sorted(_notebook_seconds.items(), key=lambda kv: -kv[1]):

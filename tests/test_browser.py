@@ -114,7 +114,8 @@ def _parse(path: Path) -> _Links:
 @pytest.fixture(scope="module")
 def site() -> Path:
     _require()
-    result = subprocess.run([sys.executable, str(ROOT / "tools" / "build_book.py")], cwd=ROOT,
+    # --all: every page re-read, so that each shows the outputs the notebook tests just cached
+    result = subprocess.run([sys.executable, str(ROOT / "tools" / "build_book.py"), "--all"], cwd=ROOT,
                             capture_output=True, text=True, timeout=3600)
     assert result.returncode == 0, f"the book did not build:\n{result.stderr[-3000:]}\n{result.stdout[-2000:]}"
     return SITE

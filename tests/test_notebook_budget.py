@@ -1,8 +1,9 @@
-"""The notebook time budget of conftest.py: over its budget, a notebook fails the run on CI only.
+"""The notebook time budget of conftest.py: over its budget, a notebook fails the run only where
+CNNLIB_ENFORCE_BUDGETS=1 (the reference machine); elsewhere it is reported.
 
 Reference: an inner pytest run (a subprocess with nbval) on notebooks written by the test, one
 sleeping longer than its ``cnnlib.budget_s`` metadata and one well inside the default 60 s, with
-and without ``CI`` set.
+and without ``CNNLIB_ENFORCE_BUDGETS`` set.
 """
 
 import os
@@ -29,13 +30,13 @@ def write_notebook(path: Path, source: str, budget: float | None) -> None:
 def run_pytest(folder: Path, *names: str, ci: bool) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in ("CI", "CNNLIB_ENFORCE_BUDGETS")}
     if ci:
-        env["CI"] = "true"
+        env["CNNLIB_ENFORCE_BUDGETS"] = "1"
     return subprocess.run([sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env", "-p", "no:cacheprovider",
                            *names], cwd=folder, capture_output=True, text=True, timeout=300, env=env)
 
 
 @pytest.mark.slow
-def test_over_budget_notebook_fails_the_run_on_ci_only_and_fast_one_passes(tmp_path):
+def test_over_budget_notebook_fails_the_run_where_enforced_only_and_fast_one_passes(tmp_path):
     shutil.copy(ROOT / "conftest.py", tmp_path / "conftest.py")
     (tmp_path / "pytest.ini").write_text("[pytest]\n")
     write_notebook(tmp_path / "slow.ipynb", "import time\ntime.sleep(1.5)", budget=0.5)

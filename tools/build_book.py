@@ -63,7 +63,9 @@ def summarise(log: str, root: Path = ROOT) -> list[str]:
 
 def main() -> int:
     env = dict(os.environ, CNNLIB_PROGRESS=os.environ.get("CNNLIB_PROGRESS", "plain"))
-    command = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(ROOT), "--keep-going"]
+    # Extra arguments go to jupyter-book, e.g. --all to re-read every page: the notebook tests
+    # refresh the execution cache without changing a notebook, which Sphinx alone would not notice.
+    command = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(ROOT), "--keep-going", *sys.argv[1:]]
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                text=True, bufsize=1)
     log = []
