@@ -27,6 +27,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import shutil
 import tempfile
 import time
 from collections import defaultdict
@@ -40,6 +41,7 @@ CACHE = ROOT / "_build" / ".jupyter_cache"
 _notebook_seconds: dict[str, float] = defaultdict(float)
 _notebook_failed: set[str] = set()
 _notebook_items: dict[str, list] = defaultdict(list)
+_START = time.time()
 
 
 def budgets_enforced() -> bool:
@@ -68,6 +70,7 @@ def pytest_configure(config: pytest.Config) -> None:
     startup.mkdir(parents=True)
     (startup / "00-spawn.py").write_text(SPAWN_STARTUP)
     os.environ["IPYTHONDIR"] = str(ipython_dir)
+    config.add_cleanup(lambda: shutil.rmtree(ipython_dir, ignore_errors=True))
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -171,9 +174,6 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
         total += seconds
     terminalreporter.write_line(f"{total:7.1f} s in {len(_notebook_seconds)} notebooks "
                                 f"(wall clock of the whole run: {time.time() - _START:.0f} s)")
-
-
-_START = time.time()
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

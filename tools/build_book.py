@@ -14,7 +14,6 @@ and the command exits with status 1, so that ``make book`` fails loudly but usef
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -62,11 +61,10 @@ def summarise(log: str, root: Path = ROOT) -> list[str]:
 
 
 def main() -> int:
-    env = dict(os.environ, CNNLIB_PROGRESS=os.environ.get("CNNLIB_PROGRESS", "plain"))
     # Extra arguments go to jupyter-book, e.g. --all to re-read every page: the notebook tests
     # refresh the execution cache without changing a notebook, which Sphinx alone would not notice.
     command = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(ROOT), "--keep-going", *sys.argv[1:]]
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                text=True, bufsize=1)
     log = []
     for line in process.stdout:
