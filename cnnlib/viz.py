@@ -135,12 +135,14 @@ def show_feature_maps(fmaps: torch.Tensor, max_maps: int = 16, nrow: int = 8, cm
 
 
 def plot_history(history):
-    """Loss and accuracy curves of a :class:`cnnlib.train.History`; returns the Figure.
+    """The curves of every metric of a :class:`cnnlib.train.History` (train and validation); returns the Figure.
 
     Example:
         >>> from cnnlib.train import History
-        >>> fig = plot_history(History([1, 2], [0.9, 0.5], [0.6, 0.8], [1.0, 0.7], [0.5, 0.7], [1.0, 1.0]))
-        >>> [len(ax.lines) for ax in fig.axes]
+        >>> h = History()
+        >>> h.record(1, {"loss": 0.9, "acc": 0.6, "val_loss": 1.0, "val_acc": 0.5}, seconds=1.0)
+        >>> h.record(2, {"loss": 0.5, "acc": 0.8, "val_loss": 0.7, "val_acc": 0.7}, seconds=1.0)
+        >>> [len(ax.lines) for ax in plot_history(h).axes]
         [2, 2]
     """
     return history.plot()

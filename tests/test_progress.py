@@ -64,6 +64,6 @@ def test_fit_reports_each_epoch_in_plain_mode(monkeypatch, capsys):
     torch.manual_seed(0)
     x = torch.randn(32, 2)
     loader = DataLoader(TensorDataset(x, (x[:, 0] > 0).long()), batch_size=8)
-    fit(nn.Linear(2, 2), loader, loader, epochs=2)
+    fit(nn.Linear(2, 2), loader, val_data=loader, epochs=2)
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 2 and lines[1].startswith("epoch 2/2: loss ") and "acc " in lines[1] and "val_acc " in lines[1]
