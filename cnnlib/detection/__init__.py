@@ -7,7 +7,8 @@
   best-anchor assignment and Faster R-CNN's anchor labels;
 - :mod:`~cnnlib.detection.sliding`: sliding windows, and FC layers turned into convolutions;
 - :mod:`~cnnlib.detection.yolo` and :mod:`~cnnlib.detection.detector`: YOLO targets, decoding,
-  loss, and a small YOLO trained on the shapes scenes;
+  loss, and a small YOLO trained on the shapes scenes (its step for :func:`cnnlib.train.fit`);
+- :mod:`~cnnlib.detection.scenes`: a detection data set as stacked tensors;
 - :mod:`~cnnlib.detection.two_stage`: R-CNN box deltas, the RPN head, RoI pooling / RoIAlign;
 - :mod:`~cnnlib.detection.focal`: RetinaNet's focal loss;
 - :mod:`~cnnlib.detection.metrics`: precision-recall, AP (all-point and COCO 101-point), COCO mAP;
@@ -24,13 +25,14 @@ from cnnlib.detection.boxes import (
     BOX_FORMATS, box_area, box_convert, box_iou, clip_boxes_to_image, validate_boxes, xywh_to_xyxy,
     xyxy_to_xywh,
 )
-from cnnlib.detection.detector import TinyYOLO, YOLOHistory, evaluate_detector, predict_detector, train_yolo
+from cnnlib.detection.detector import TinyYOLO, YOLOStep, evaluate_detector, predict_detector, train_yolo
 from cnnlib.detection.draw import draw_boxes, plot_pr_curve
 from cnnlib.detection.focal import sigmoid_focal_loss
 from cnnlib.detection.metrics import (
     COCO_IOU_THRESHOLDS, ap_from_curve, average_precision, mean_average_precision, precision_recall_curve,
 )
 from cnnlib.detection.nms import batched_nms, nms, nms_naive
+from cnnlib.detection.scenes import scene_tensors
 from cnnlib.detection.sliding import fc_to_conv, sliding_window_naive, total_stride, window_boxes
 from cnnlib.detection.two_stage import (
     RegionProposalNetwork, decode_boxes, encode_boxes, roi_align, roi_pool,
@@ -53,7 +55,7 @@ __all__ = [
     # yolo
     "yolo_predictors", "anchor_iou", "yolo_encode", "yolo_boxes", "yolo_filter_boxes", "yolo_decode",
     "yolo_postprocess", "yolo_loss_terms", "yolo_loss",
-    "TinyYOLO", "YOLOHistory", "train_yolo", "evaluate_detector", "predict_detector",
+    "TinyYOLO", "YOLOStep", "train_yolo", "evaluate_detector", "predict_detector", "scene_tensors",
     # two-stage and one-stage pieces
     "encode_boxes", "decode_boxes", "RegionProposalNetwork", "roi_pool", "roi_align",
     "sigmoid_focal_loss",

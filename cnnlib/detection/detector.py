@@ -13,23 +13,18 @@ compares, is simply ``2 sigmoid(t)``).
 
 from __future__ import annotations
 
-import time
-from dataclasses import asdict, dataclass, field
+from functools import partial
 
 import torch
 from torch import nn
-from torch.utils.data import DataLoader
+from torch.utils.data import BatchSampler, DataLoader, RandomSampler, TensorDataset
 
+from cnnlib.detection.scenes import scene_tensors
 from cnnlib.detection.yolo import yolo_encode, yolo_loss_terms, yolo_postprocess, yolo_predictors
-from cnnlib.progress import EpochProgress
+from cnnlib.models.layers import Conv2dNormActivation
+from cnnlib.train import History, StepContext, fit
 
-__all__ = ["TinyYOLO", "YOLOHistory", "train_yolo", "evaluate_detector", "predict_detector"]
-
-
-def _block(c_in: int, c_out: int, stride: int) -> nn.Sequential:
-    return nn.Sequential(
-        nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False), nn.BatchNorm2d(c_out), nn.LeakyReLU(0.1),
-    )
+__all__ = ["TinyYOLO", "YOLOStep", "train_yolo", "evaluate_detector", "predict_detector"]
 
 
 class TinyYOLO(nn.Module):
@@ -70,14 +65,15 @@ class TinyYOLO(nn.Module):
         self.num_classes, self.num_anchors = num_classes, anchors.shape[0]
         self.register_buffer("anchors", anchors.detach().float().clone())
         c = width
+        block = partial(Conv2dNormActivation, kernel_size=3, activation=partial(nn.LeakyReLU, 0.1))
         self.backbone = nn.Sequential(
-            _block(3, c, 2),  # (N, c, H/2, W/2)
-            _block(c, 2 * c, 2),  # (N, 2c, H/4, W/4)
-            _block(2 * c, 2 * c, 1),
-            _block(2 * c, 4 * c, 2),  # (N, 4c, H/8, W/8)
-            _block(4 * c, 4 * c, 1),
-            _block(4 * c, 8 * c, 1),
-            _block(8 * c, 8 * c, 1),
+            block(3, c, stride=2),  # (N, c, H/2, W/2)
+            block(c, 2 * c, stride=2),  # (N, 2c, H/4, W/4)
+            block(2 * c, 2 * c),
+            block(2 * c, 4 * c, stride=2),  # (N, 4c, H/8, W/8)
+            block(4 * c, 4 * c),
+            block(4 * c, 8 * c),
+            block(8 * c, 8 * c),
         )
         self.head = nn.Conv2d(8 * c, self.num_anchors * (5 + num_classes), 1)
 
@@ -95,41 +91,6 @@ class TinyYOLO(nn.Module):
             torch.softmax(t[..., 5:], dim=-1),  # class probabilities
         ), dim=-1)
         return out.reshape(raw.shape)
-
-
-@dataclass
-class YOLOHistory:
-    """Per-epoch record of :func:`train_yolo`: mean loss, its five terms, learning rate, seconds."""
-
-    epochs: list[int] = field(default_factory=list)
-    loss: list[float] = field(default_factory=list)
-    terms: dict[str, list[float]] = field(default_factory=dict)
-    lr: list[float] = field(default_factory=list)
-    seconds: list[float] = field(default_factory=list)
-
-    def as_dict(self) -> dict:
-        return asdict(self)
-
-
-def _scenes(data, name: str) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor]]:
-    """Images ``(N, 3, H, W)`` and per-image boxes and labels from a detection data set."""
-    if isinstance(data, (tuple, list)) and len(data) == 3 and isinstance(data[0], torch.Tensor):
-        images, boxes, labels = data
-        boxes, labels = list(boxes), list(labels)
-    else:
-        try:
-            items = [data[i] for i in range(len(data))]
-        except TypeError as err:
-            raise TypeError(f"{name} must be a data set of (image, target dict) pairs or an "
-                            f"(images, boxes, labels) triple, got {type(data).__name__}") from err
-        if not items:
-            raise ValueError(f"{name} is empty")
-        images = torch.stack([image for image, _ in items])
-        boxes, labels = [t["boxes"] for _, t in items], [t["labels"] for _, t in items]
-    if images.dim() != 4 or images.shape[1] != 3 or len(images) == 0 or len(boxes) != len(images) or len(labels) != len(images):
-        raise ValueError(f"{name}: need images (N, 3, H, W), N >= 1, with N boxes and N label tensors, "
-                         f"got images {tuple(images.shape)}, {len(boxes)} boxes, {len(labels)} labels")
-    return images, boxes, labels
 
 
 def _mirror_map(m: torch.Tensor, dim: int, num_anchors: int, targets: bool) -> torch.Tensor:
@@ -150,6 +111,61 @@ def _flip(x: torch.Tensor, t: torch.Tensor, dim: int, num_anchors: int) -> tuple
     return x.flip(dim), _mirror_map(t, dim, num_anchors, targets=True)
 
 
+class YOLOStep:
+    """The training step of a YOLO model for :func:`cnnlib.train.fit`: the loss and its five terms.
+
+    A batch is ``(images Tensor[B, 3, H, W], targets)`` where ``targets`` is either the encoded
+    ``Tensor[B, S, S, A * (5 + K)]`` or a list of ``B`` target dicts (encoded here with the
+    model's anchors, so scenes can be drawn on the fly). In training steps with ``flip``, each
+    image is mirrored left-right and/or up-down with probability 1/2, image and target together.
+
+    Args:
+        model (TinyYOLO): any module with ``num_classes``, ``num_anchors``, ``anchors`` and
+            ``stride`` whose output is the activated YOLO layout.
+        loss_options (dict | None): keyword arguments of :func:`~cnnlib.detection.yolo.yolo_loss_terms`.
+        flip (bool): random horizontal and vertical mirroring in training steps.
+        seed (int): seeds the flips.
+        channels_last (bool): give the model channels-last (NHWC) batches.
+
+    Example:
+        >>> model = TinyYOLO(3, 2, width=4)
+        >>> out = YOLOStep(model)(model, (torch.rand(2, 3, 64, 64), [{"boxes": torch.tensor([[8., 8., 30., 30.]]),
+        ...     "labels": torch.tensor([1])}] * 2), StepContext(True, torch.device("cpu")))
+        >>> sorted(out)
+        ['class', 'loss', 'noobj', 'obj', 'wh', 'xy']
+    """
+
+    def __init__(self, model: nn.Module, loss_options: dict | None = None, flip: bool = True, seed: int = 0,
+                 channels_last: bool = True):
+        self.num_anchors, self.num_classes, self.stride = model.num_anchors, model.num_classes, model.stride
+        self.anchors = model.anchors.detach().cpu()
+        self.options = {"num_anchors": model.num_anchors, **(loss_options or {})}
+        self.flip = flip
+        self.generator = torch.Generator().manual_seed(seed)
+        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+
+    def encode(self, boxes: list, labels: list, H: int, W: int) -> torch.Tensor:
+        """Targets ``(B, S, S, A * (5 + K))`` of ``B`` images of size ``(H, W)``, on the CPU."""
+        grid = (H // self.stride, W // self.stride)
+        return yolo_encode([b.cpu() for b in boxes], [l.cpu() for l in labels], grid, self.anchors,
+                           self.num_classes, (H, W))
+
+    def __call__(self, model: nn.Module, batch, ctx: StepContext) -> dict[str, torch.Tensor]:
+        if not (isinstance(batch, (tuple, list)) and len(batch) == 2 and isinstance(batch[0], torch.Tensor)):
+            raise TypeError("a YOLO batch is (images, targets): use collate_fn=cnnlib.data.shapes.detection_collate "
+                            f"for a DataLoader of scenes, got {type(batch).__name__}")
+        x, t = batch
+        if not isinstance(t, torch.Tensor):
+            t = self.encode([d["boxes"] for d in t], [d["labels"] for d in t], *x.shape[2:]).to(x.device)
+        if ctx.training and self.flip:
+            for dim in (-1, -2):
+                pick = (torch.rand(len(x), generator=self.generator) < 0.5).to(x.device)[:, None, None, None]
+                xf, tf = _flip(x, t, dim, self.num_anchors)
+                x, t = torch.where(pick, xf, x), torch.where(pick, tf, t)
+        terms = yolo_loss_terms(model(x.contiguous(memory_format=self.memory_format)), t, **self.options)
+        return {"loss": sum(terms.values()), **terms}
+
+
 def train_yolo(
     model: TinyYOLO,
     train,
@@ -163,24 +179,22 @@ def train_yolo(
     progress: bool = True,
     device: torch.device | str | None = None,
     channels_last: bool = True,
-) -> YOLOHistory:
-    """Train a YOLO model with :func:`~cnnlib.detection.yolo.yolo_loss` (AdamW, one-cycle schedule).
+    amp: torch.dtype | None = None,
+) -> History:
+    """Train a YOLO model: :class:`YOLOStep` in :func:`cnnlib.train.fit`, AdamW, one-cycle schedule.
 
     A data set is read once and its targets encoded once with the model's anchors; each epoch
     then shuffles it. A ``DataLoader`` (collated with :func:`~cnnlib.data.shapes.detection_collate`)
-    is instead iterated every epoch and each batch encoded as it comes, so scenes can be drawn on
-    the fly, in worker processes. With ``flip``, each image is mirrored left-right and/or up-down
-    with probability 1/2 (image and target together), showing the model four versions of a scene.
+    is iterated as it is, each batch encoded as it comes, so scenes can be drawn on the fly.
 
     Args:
-        model (TinyYOLO): any module with ``num_classes``, ``num_anchors``, ``anchors`` and
-            ``stride`` whose output is the activated YOLO layout.
-        train: a data set of ``(image, target)`` pairs with ``target["boxes"]``/``["labels"]``
-            (e.g. :class:`~cnnlib.data.shapes.ShapesDataset`), an ``(images, boxes, labels)``
-            triple, or a ``DataLoader`` yielding ``(images Tensor[B, 3, H, W], list of targets)``.
+        model (TinyYOLO): the detector (see :class:`YOLOStep` for what other models need).
+        train: a data set of ``(image, target)`` pairs, an ``(images, boxes, labels)`` triple
+            (see :func:`~cnnlib.detection.scenes.scene_tensors`), or a ``DataLoader`` yielding
+            ``(images, list of target dicts)``.
         epochs (int): passes over the data (>= 1).
         batch_size (int): scenes per step (a ``DataLoader`` brings its own).
-        lr (float): peak learning rate of the one-cycle schedule.
+        lr (float): peak learning rate of the one-cycle schedule (20 % warm-up, cosine decay).
         weight_decay (float): AdamW's decoupled weight decay.
         flip (bool): random horizontal and vertical mirroring.
         loss_options (dict | None): keyword arguments of :func:`~cnnlib.detection.yolo.yolo_loss_terms`
@@ -188,12 +202,13 @@ def train_yolo(
         seed (int): seeds the shuffling and the flips (seed the model's initialisation yourself).
         progress (bool): show the progress over epochs (see :mod:`cnnlib.progress`).
         device (torch.device | str | None): default: where the model's parameters are.
-        channels_last (bool): store the model's weights and each batch channels-last (NHWC), the
-            layout oneDNN's CPU convolutions and tensor cores prefer (about 15 % faster here);
-            the model keeps that layout after training, which changes no result.
+        channels_last (bool): store weights and batches channels-last (NHWC), the layout oneDNN's
+            CPU convolutions and tensor cores prefer; the model keeps it, which changes no result.
+        amp (torch.dtype | None): mixed precision, as in :func:`cnnlib.train.fit`.
 
     Returns:
-        YOLOHistory: per-epoch mean loss and terms.
+        History: per-epoch means of ``loss`` and its terms (``xy``, ``wh``, ``obj``,
+        ``noobj``, ``class``), per-step values, learning rates, seconds.
 
     Raises:
         ValueError: for ``epochs`` or ``batch_size`` < 1 or an empty data set.
@@ -202,79 +217,30 @@ def train_yolo(
         >>> from cnnlib.data.shapes import ShapesDataset
         >>> _ = torch.manual_seed(0)
         >>> h = train_yolo(TinyYOLO(3, 2, width=4), ShapesDataset(8), epochs=2, batch_size=4, progress=False)
-        >>> len(h.loss), h.loss[-1] > 0
+        >>> len(h["loss"]), h["noobj"][-1] > 0
         (2, True)
     """
     for name, value in (("epochs", epochs), ("batch_size", batch_size)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be a positive int, got {value!r}")
     device = torch.device(device) if device is not None else next(model.parameters()).device
-    fmt = torch.channels_last if channels_last else torch.contiguous_format
-    model.to(device=device, memory_format=fmt)
-    gen = torch.Generator().manual_seed(seed)
-
-    def encode(boxes: list, labels: list, H: int, W: int) -> torch.Tensor:
-        grid = (H // model.stride, W // model.stride)
-        return yolo_encode(boxes, labels, grid, model.anchors.cpu(), model.num_classes, (H, W))  # (B, S, S, A*(5+K))
-
+    model.to(device=device, memory_format=torch.channels_last if channels_last else torch.contiguous_format)
+    step = YOLOStep(model, loss_options, flip, seed, channels_last)
     if isinstance(train, DataLoader):
         if len(train) == 0:
             raise ValueError("train is an empty DataLoader")
-        per_epoch = len(train)
-
-        def batches():
-            for batch in train:
-                if not (isinstance(batch, (tuple, list)) and len(batch) == 2 and isinstance(batch[0], torch.Tensor)):
-                    raise TypeError("a DataLoader for train_yolo must yield (images, list of target dicts); "
-                                    "use collate_fn=cnnlib.data.shapes.detection_collate")
-                x, tg = batch
-                yield x, encode([t["boxes"] for t in tg], [t["labels"] for t in tg], *x.shape[2:])
+        data = train
     else:
-        images, boxes, labels = _scenes(train, "train")
-        targets = encode(boxes, labels, *images.shape[2:])
-        per_epoch = (len(images) + batch_size - 1) // batch_size
-
-        def batches():
-            perm = torch.randperm(len(images), generator=gen)
-            for b in range(0, len(images), batch_size):
-                idx = perm[b:b + batch_size]
-                yield images[idx], targets[idx]
-
-    steps = epochs * per_epoch
+        images, boxes, labels = scene_tensors(train, "train")
+        targets = step.encode(boxes, labels, *images.shape[2:])  # (N, S, S, A*(5+K)), encoded once
+        shuffle = RandomSampler(images, generator=torch.Generator().manual_seed(seed))
+        # Whole batches indexed at once (TensorDataset accepts a list of indices): no per-scene collation.
+        data = DataLoader(TensorDataset(images, targets), sampler=BatchSampler(shuffle, batch_size, False),
+                          batch_size=None)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.2)
-    options = {"num_anchors": model.num_anchors, **(loss_options or {})}
-    history = YOLOHistory()
-    bar = EpochProgress(epochs, enabled=progress)
-    for epoch in bar:
-        start, sums, total, count = time.perf_counter(), {}, 0.0, 0
-        model.train()
-        for x, t in batches():
-            B = len(x)
-            if flip:
-                for dim in (-1, -2):
-                    pick = torch.rand(B, generator=gen) < 0.5
-                    xf, tf = _flip(x, t, dim, model.num_anchors)
-                    x = torch.where(pick[:, None, None, None], xf, x)
-                    t = torch.where(pick[:, None, None, None], tf, t)
-            x, t = x.to(device).contiguous(memory_format=fmt), t.to(device)
-            terms = yolo_loss_terms(model(x), t, **options)
-            loss = sum(terms.values())
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-            total, count = total + loss.item() * B, count + B
-            for k, v in terms.items():
-                sums[k] = sums.get(k, 0.0) + v.item() * B
-        history.epochs.append(epoch)
-        history.loss.append(total / count)
-        for k, v in sums.items():
-            history.terms.setdefault(k, []).append(v / count)
-        history.lr.append(opt.param_groups[0]["lr"])
-        history.seconds.append(time.perf_counter() - start)
-        bar.report({"loss": total / count}, history.seconds[-1])
-    return history
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * len(data), pct_start=0.2)
+    return fit(model, data, step=step, optimizer=opt, scheduler=sched, epochs=epochs, device=device,
+               progress=progress, amp=amp)
 
 
 def _maps(model: nn.Module, x: torch.Tensor, tta: bool) -> torch.Tensor:
@@ -370,7 +336,7 @@ def evaluate_detector(
     """
     from cnnlib.detection.metrics import mean_average_precision
 
-    images, boxes, labels = _scenes(dataset, "dataset")
+    images, boxes, labels = scene_tensors(dataset, "dataset")
     preds = predict_detector(model, images, conf_threshold, iou_threshold, max_detections, tta=tta)
     targets = [{"boxes": b, "labels": l} for b, l in zip(boxes, labels)]
     return mean_average_precision(preds, targets)

@@ -10,8 +10,9 @@ import torch
 from torch import nn
 
 from cnnlib.data.shapes import ShapesDataset
-from cnnlib.detection.detector import TinyYOLO, _flip, evaluate_detector, predict_detector, train_yolo
-from cnnlib.detection.yolo import yolo_decode, yolo_encode
+from cnnlib.detection.detector import TinyYOLO, YOLOStep, _flip, evaluate_detector, predict_detector, train_yolo
+from cnnlib.detection.yolo import yolo_decode, yolo_encode, yolo_loss
+from cnnlib.train import StepContext
 
 ANCHORS = torch.tensor([[10.0, 10.0], [16.0, 16.0], [24.0, 24.0]])
 
@@ -105,16 +106,45 @@ def test_training_on_a_few_scenes_lowers_the_loss_and_is_seeded():
     ds = ShapesDataset(8, seed=3)
     torch.manual_seed(0)
     h = train_yolo(TinyYOLO(3, anchors=ANCHORS, width=4), ds, epochs=20, batch_size=8, lr=2e-2, progress=False)
-    assert len(h.loss) == 20 and len(h.terms["noobj"]) == 20 and len(h.seconds) == 20
-    assert h.loss[-1] < h.loss[0] / 3
-    assert h.terms["noobj"][-1] < h.terms["noobj"][0] / 5
+    assert len(h["loss"]) == 20 and len(h["noobj"]) == 20 and len(h.seconds) == 20
+    assert h["loss"][-1] < h["loss"][0] / 3
+    assert h["noobj"][-1] < h["noobj"][0] / 5
     assert h.lr[-1] < h.lr[0]
     runs = []
     for _ in range(2):
         torch.manual_seed(1)
         runs.append(train_yolo(TinyYOLO(3, anchors=ANCHORS, width=4), ds, epochs=2, batch_size=4, progress=False,
-                               loss_options={"objectness": "bce", "classification": "ce"}).loss)
+                               loss_options={"objectness": "bce", "classification": "ce"}).batch_loss)
     assert runs[0] == runs[1] and runs[0][0] > 0
+
+
+def test_yolo_step_equals_the_loss_of_the_batch_mirrored_by_hand():
+    """Reference: images flipped with torch.flip, boxes mirrored by hand (x1' = W - x2) and
+    encoded with yolo_encode, the loss from yolo_loss; the step draws its flips from its seed."""
+    ds = ShapesDataset(6, seed=4)
+    images = torch.stack([ds[i][0] for i in range(6)])
+    targets = [ds[i][1] for i in range(6)]
+    torch.manual_seed(0)
+    model = TinyYOLO(3, anchors=ANCHORS, width=4)
+    step = YOLOStep(model, flip=True, seed=5, channels_last=False)
+    got = step(model, (images, targets), StepContext(True, torch.device("cpu")))
+    gen = torch.Generator().manual_seed(5)
+    flip_x, flip_y = torch.rand(6, generator=gen) < 0.5, torch.rand(6, generator=gen) < 0.5
+    assert flip_x.any() and (~flip_x).any() and flip_y.any()
+    x, boxes = images.clone(), []
+    for i, t in enumerate(targets):
+        b = t["boxes"].clone()
+        if flip_x[i]:
+            x[i], b = x[i].flip(-1), torch.stack((64 - b[:, 2], b[:, 1], 64 - b[:, 0], b[:, 3]), 1)
+        if flip_y[i]:
+            x[i], b = x[i].flip(-2), torch.stack((b[:, 0], 64 - b[:, 3], b[:, 2], 64 - b[:, 1]), 1)
+        boxes.append(b)
+    want = yolo_encode(boxes, [t["labels"] for t in targets], 8, ANCHORS, 3, 64)
+    expected = yolo_loss(model(x), want, num_anchors=len(ANCHORS))
+    torch.testing.assert_close(got["loss"], expected)
+    plain = YOLOStep(model, flip=True, seed=5)(model, (images, targets), StepContext(False, torch.device("cpu")))
+    encoded = yolo_encode([t["boxes"] for t in targets], [t["labels"] for t in targets], 8, ANCHORS, 3, 64)
+    torch.testing.assert_close(plain["loss"], yolo_loss(model(images), encoded, num_anchors=len(ANCHORS)))
 
 
 def test_training_from_a_dataloader():
@@ -126,7 +156,7 @@ def test_training_from_a_dataloader():
                         generator=torch.Generator().manual_seed(0))
     torch.manual_seed(0)
     h = train_yolo(TinyYOLO(3, anchors=ANCHORS, width=4), loader, epochs=3, lr=2e-2, progress=False)
-    assert len(h.loss) == 3 and h.loss[-1] < h.loss[0]
+    assert len(h["loss"]) == 3 and h["loss"][-1] < h["loss"][0]
     with pytest.raises(TypeError, match="detection_collate"):
         train_yolo(TinyYOLO(3, 2, width=4), DataLoader(torch.zeros(4, 3)), progress=False)
 
