@@ -10,12 +10,15 @@
 - shapes scenes for detection and segmentation, boxes and masks from a seed
   (:mod:`~cnnlib.data.shapes`).
 - which worker process read an item of a ``DataLoader`` (:mod:`~cnnlib.data.workers`).
+- mini-batches straight from tensors in memory, shuffled or drawn with replacement
+  (:mod:`~cnnlib.data.batches`).
 """
 
 from cnnlib.data.augment import (
     ColorShift, Compose, PCAColorShift, RandomAffine, RandomCrop, RandomHorizontalFlip, RandomRotation, affine,
     center_crop, five_crop, ten_crop,
 )
+from cnnlib.data.batches import RandomBatches, ShuffledBatches
 from cnnlib.data.coco import COCO_ANNOTATIONS_URL, download_coco_annotations, load_coco, read_image, save_coco
 from cnnlib.data.dna import IUPAC_CODES, DNADataset, make_dna_dataset, one_hot_dna
 from cnnlib.data.idx import MNIST_FILES, download_mnist, load_mnist_idx, read_idx
@@ -35,5 +38,5 @@ __all__ = [
     "Compose", "affine", "center_crop", "five_crop", "ten_crop",
     "save_coco", "load_coco", "read_image", "download_coco_annotations", "COCO_ANNOTATIONS_URL",
     "CLASS_NAMES", "SEGMENTATION_CLASSES", "ShapesConfig", "ShapesScene", "make_scene", "ShapesDataset",
-    "detection_collate", "WithWorkerId",
+    "detection_collate", "WithWorkerId", "ShuffledBatches", "RandomBatches",
 ]

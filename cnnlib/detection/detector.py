@@ -17,8 +17,9 @@ from functools import partial
 
 import torch
 from torch import nn
-from torch.utils.data import BatchSampler, DataLoader, RandomSampler, TensorDataset
+from torch.utils.data import DataLoader
 
+from cnnlib.data.batches import ShuffledBatches
 from cnnlib.detection.scenes import scene_tensors
 from cnnlib.detection.yolo import yolo_encode, yolo_loss_terms, yolo_postprocess, yolo_predictors
 from cnnlib.models.layers import Conv2dNormActivation
@@ -233,10 +234,7 @@ def train_yolo(
     else:
         images, boxes, labels = scene_tensors(train, "train")
         targets = step.encode(boxes, labels, *images.shape[2:])  # (N, S, S, A*(5+K)), encoded once
-        shuffle = RandomSampler(images, generator=torch.Generator().manual_seed(seed))
-        # Whole batches indexed at once (TensorDataset accepts a list of indices): no per-scene collation.
-        data = DataLoader(TensorDataset(images, targets), sampler=BatchSampler(shuffle, batch_size, False),
-                          batch_size=None)
+        data = ShuffledBatches(images, targets, batch_size=batch_size, generator=torch.Generator().manual_seed(seed))
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * len(data), pct_start=0.2)
     return fit(model, data, step=step, optimizer=opt, scheduler=sched, epochs=epochs, device=device,
