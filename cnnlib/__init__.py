@@ -13,7 +13,8 @@ Submodules (imported on first use, so ``import cnnlib`` stays light):
 - :mod:`cnnlib.train`: :func:`~cnnlib.train.fit` and :class:`~cnnlib.train.History`.
 - :mod:`cnnlib.viz`: image grids, kernels, feature maps, training curves.
 - :mod:`cnnlib.models`: LeNet-5, AlexNet, VGG, ResNet, Inception, MobileNet v1/v2, EfficientNet.
-- :mod:`cnnlib.interpret`: saliency maps, Grad-CAM, the patches that most excite a unit.
+- :mod:`cnnlib.interpret`: feature extraction, saliency maps, Grad-CAM, receptive fields, the
+  patches that most excite a unit.
 - :mod:`cnnlib.detection`: boxes, IoU, NMS, anchors, YOLO targets and loss, average precision.
 
 Example:

@@ -5,7 +5,8 @@
 - scikit-learn's 8x8 digits and scikit-image's sample photos (:mod:`~cnnlib.data.images`);
 - DNA sequences with planted motifs, IUPAC one-hot encoded (:mod:`~cnnlib.data.dna`).
 - data augmentation on tensors: flips, crops, rotation/shear, colour shifts, five/ten crops
-  (:mod:`~cnnlib.data.augment`).
+  (:mod:`~cnnlib.data.augment`), and the geometric ones for an image together with its
+  segmentation mask or its boxes (:mod:`~cnnlib.data.paired`, same class names, one draw for all).
 - COCO-style detection annotations, written and read (:mod:`~cnnlib.data.coco`).
 - shapes scenes for detection and segmentation, boxes and masks from a seed
   (:mod:`~cnnlib.data.shapes`).

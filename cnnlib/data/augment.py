@@ -196,6 +196,16 @@ class RandomCrop(_RandomTransform):
         return f"RandomCrop(size={self.size}, padding={self.padding}, pad_mode={self.pad_mode!r})"
 
 
+def _affine_matrix(angle: torch.Tensor, scale: torch.Tensor, shear: torch.Tensor) -> torch.Tensor:
+    """``A = scale R(angle) Sh_y Sh_x`` of :func:`affine`, ``(N, 2, 2)`` from radians ``(N,)``, ``(N,)``, degrees ``(N, 2)``."""
+    cos, sin, tx, ty = angle.cos(), angle.sin(), *torch.tan(torch.deg2rad(shear)).unbind(-1)
+    R = torch.stack([cos, sin, -sin, cos], -1).view(-1, 2, 2)
+    one, zero = torch.ones_like(tx), torch.zeros_like(tx)
+    sh_x = torch.stack([one, tx, zero, one], -1).view(-1, 2, 2)
+    sh_y = torch.stack([one, zero, ty, one], -1).view(-1, 2, 2)
+    return scale[:, None, None] * R @ sh_y @ sh_x
+
+
 def affine(x: torch.Tensor, angle=0.0, translate=(0.0, 0.0), scale=1.0, shear=(0.0, 0.0),
            interpolation: str = "bilinear", fill: float = 0.0) -> torch.Tensor:
     """Rotate, shear, scale and translate images about their centre (``F.affine_grid`` + ``F.grid_sample``).
@@ -244,12 +254,7 @@ def affine(x: torch.Tensor, angle=0.0, translate=(0.0, 0.0), scale=1.0, shear=(0
         raise ValueError("scale must be > 0 and shear angles within (-90, 90) degrees")
     if xb.numel() == 0:  # nothing to sample (F.affine_grid refuses empty sizes)
         return x.clone()
-    cos, sin, tx, ty = a.cos(), a.sin(), *torch.tan(torch.deg2rad(sh)).unbind(-1)
-    R = torch.stack([cos, sin, -sin, cos], -1).view(N, 2, 2)
-    one, zero = torch.ones_like(tx), torch.zeros_like(tx)
-    sh_x = torch.stack([one, tx, zero, one], -1).view(N, 2, 2)
-    sh_y = torch.stack([one, zero, ty, one], -1).view(N, 2, 2)
-    A_inv = torch.linalg.inv(s[:, None, None] * R @ sh_y @ sh_x)  # (N, 2, 2), pixels -> pixels
+    A_inv = torch.linalg.inv(_affine_matrix(a, s, sh))  # (N, 2, 2), pixels -> pixels
     D = torch.tensor([W / 2, H / 2], dtype=torch.float64)  # pixel offset = D * normalised offset
     theta = torch.cat([A_inv * D[None, :] / D[:, None], (-(A_inv @ t[..., None])[..., 0] / D)[..., None]], -1)
     grid = F.affine_grid(theta.to(xb), (N, C, H, W), align_corners=False)  # (N, H, W, 2)

@@ -1,13 +1,11 @@
-"""Tests for cnnlib.interpret: saliency, grad_cam, feature_maps, layer_receptive_field, top_k_patches.
+"""Tests for cnnlib.interpret.attribution: saliency and grad_cam.
 
 References: Grad-CAM computed by hand in the test from its formula (the network split into
 features and head by hand, ``torch.autograd.grad`` for dy^c/dA, mean, ReLU, ``F.interpolate``,
 division by the maximum); central finite differences (float64) and per-image autograd for the
-saliency map; slicing ``nn.Sequential`` for feature maps; the input-gradient support of one unit
-(weights made positive, so nothing cancels) for receptive fields; for the top patches a loop in
-the test that evaluates the unit at every position, on the crop alone where the net has no
-padding; and a small fully convolutional net with global average pooling trained in the test on
-digits pasted into one corner of an empty canvas, where the evidence for the class is known to be.
+saliency map; and a small fully convolutional net with global average pooling trained in the
+test on digits pasted into one corner of an empty canvas, where the evidence for the class is
+known to be.
 """
 
 import pytest
@@ -15,19 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cnnlib.interpret import feature_maps, grad_cam, layer_receptive_field, saliency, top_k_patches
-from cnnlib.ops import RF
-
-
-def small_cnn(head="gap", dtype=torch.float64, seed=0):
-    """``nn.Sequential(features, head)`` with ten classes; ``features`` outputs (N, 6, 4, 4) on 8x8."""
-    torch.manual_seed(seed)
-    features = nn.Sequential(nn.Conv2d(3, 5, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(5, 6, 3, padding=1))
-    if head == "gap":
-        top = nn.Sequential(nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(6, 10))
-    else:  # a dense head: dy/dA varies over space, so the spatial mean in alpha matters
-        top = nn.Sequential(nn.Tanh(), nn.Flatten(), nn.Linear(6 * 16, 10))
-    return nn.Sequential(features, top).to(dtype)
+from cnnlib.interpret import grad_cam, saliency
+from tests.interpret.nets import cpu_and_cuda, small_cnn
 
 
 def grad_cam_by_hand(features, head, x, classes, relu=True):
@@ -195,9 +182,7 @@ def test_hooks_are_removed_when_the_forward_raises():
     model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.Flatten(), nn.Linear(5, 3))  # wrong Linear size
     model.train()
     x = torch.randn(2, 1, 6, 6)
-    for call in (lambda: grad_cam(model, x, 0, model[1]), lambda: saliency(model, x, 0),
-                 lambda: feature_maps(model, x, ["1"]), lambda: top_k_patches(model, model[1], x, 0, k=1),
-                 lambda: layer_receptive_field(model, model[1], x)):
+    for call in (lambda: grad_cam(model, x, 0, model[1]), lambda: saliency(model, x, 0)):
         with pytest.raises(RuntimeError):
             call()
         assert all(not m._forward_hooks for m in model.modules())
@@ -207,176 +192,14 @@ def test_hooks_are_removed_when_the_forward_raises():
     assert not model[2]._forward_hooks
 
 
-# ------------------------------------------------------------------------------ feature maps
-def test_feature_maps_match_slicing_the_network():
-    model = small_cnn()
-    model.train()
-    x = torch.randn(3, 3, 8, 8, dtype=torch.float64)
-    maps = feature_maps(model, x, ["0.1", "0.3", "1"])
-    assert list(maps) == ["0.1", "0.3", "1"]
-    model.eval()
-    assert torch.equal(maps["0.1"], model[0][:2](x)) and torch.equal(maps["0.3"], model[0](x))
-    assert torch.equal(maps["1"], model(x)) and not maps["1"].requires_grad
-    assert torch.equal(feature_maps(model, x, "0.2")["0.2"], model[0][:3](x))
-    assert all(not m._forward_hooks for m in model.modules())
-
-
 def test_a_shared_module_is_refused():
     relu = nn.ReLU()
     model = nn.Sequential(nn.Conv2d(1, 2, 3), relu, nn.Conv2d(2, 2, 3), relu)
-    with pytest.raises(ValueError, match="ran 2 times"):
-        feature_maps(model, torch.randn(1, 1, 8, 8), ["1"])
     with pytest.raises(ValueError, match="ran 2 times"):
         grad_cam(nn.Sequential(model, nn.Flatten(), nn.LazyLinear(3)), torch.randn(1, 1, 8, 8), 0, relu)
     assert not relu._forward_hooks
 
 
-# --------------------------------------------------------------- receptive fields and patches
-def positive(net):
-    """Weights made positive and biases zero, so no gradient cancels (the support is the field)."""
-    with torch.no_grad():
-        for p in net.parameters():
-            p.copy_(p.abs() + 0.1 if p.dim() > 1 else torch.zeros_like(p))
-    return net.double()
-
-
-class Residual(nn.Module):
-    """A ResNet block with a strided 1x1 projection shortcut (not a chain of modules)."""
-
-    def __init__(self):
-        super().__init__()
-        self.body = nn.Sequential(nn.Conv2d(2, 2, 3, 2, 1), nn.Conv2d(2, 2, 3, 1, 1))
-        self.short = nn.Conv2d(2, 2, 1, 2)
-
-    def forward(self, x):
-        return self.body(x) + self.short(x)
-
-
-class Branches(nn.Module):
-    """Inception-style: a 1x1 and a dilated 3x3 branch, concatenated."""
-
-    def __init__(self):
-        super().__init__()
-        self.a, self.b = nn.Conv2d(2, 1, 1), nn.Conv2d(2, 1, 3, padding=2, dilation=2)
-
-    def forward(self, x):
-        return torch.cat([self.a(x), self.b(x)], 1)
-
-
-NETS = {
-    "chain": lambda: nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.AvgPool2d(2), nn.Conv2d(2, 2, (5, 3), padding=(2, 0)),
-                                   nn.Conv2d(2, 2, 3, stride=2, dilation=2), nn.AvgPool2d(3, 1, 1)),
-    "residual": lambda: nn.Sequential(nn.Conv2d(1, 2, 3), Residual(), nn.AvgPool2d(2)),
-    "branches": lambda: nn.Sequential(nn.Conv2d(1, 2, 3, stride=2), Branches(), nn.Conv2d(2, 2, 2)),
-}
-
-
-@pytest.mark.parametrize("name", list(NETS))
-def test_layer_receptive_field_matches_the_gradient_support(name):
-    net = positive(NETS[name]())
-    x = torch.ones(1, 1, 64, 64, dtype=torch.float64, requires_grad=True)
-    out = net(x)
-    u, v = out.shape[-2] // 2, out.shape[-1] // 2
-    out[0, 0, u, v].backward()
-    rows, cols = x.grad[0, 0].sum(1).nonzero().flatten(), x.grad[0, 0].sum(0).nonzero().flatten()
-    rf_h, rf_w = layer_receptive_field(net, net[-1], x)
-    for rf, support, unit in ((rf_h, rows, u), (rf_w, cols, v)):
-        top = unit * rf.jump + rf.start - (rf.size - 1) / 2
-        assert (top, top + rf.size - 1) == (support.min().item(), support.max().item())
-    if name == "chain":  # a pure chain also agrees with chapter 1's formula
-        from cnnlib.ops import receptive_field
-        assert rf_w == receptive_field([(3, 1, 1, 1), (2, 2), (3,), (3, 2, 2), (3, 1, 1, 1)])[-1]
-
-
-def brute_force_top(values, k, one_per_image):
-    """values: list of (activation, image, row, col); the k largest, at most one per image if asked."""
-    best = sorted(values, key=lambda t: -t[0])
-    chosen, used = [], set()
-    for a, i, r, c in best:
-        if one_per_image and i in used:
-            continue
-        chosen.append((a, i, r, c))
-        used.add(i)
-    return chosen[:k]
-
-
-@pytest.mark.parametrize("one_per_image", [True, False])
-def test_top_k_patches_matches_evaluating_the_unit_on_every_crop(one_per_image):
-    """No padding: every unit sees an 8x8 crop at stride 2 (3x3 conv, 2x2 pool, 3x3 conv), and the
-    unit computed from that crop ALONE must equal its value in the whole image."""
-    torch.manual_seed(0)
-    model = nn.Sequential(nn.Conv2d(2, 4, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(4, 3, 3), nn.ReLU(),
-                          nn.Flatten(), nn.LazyLinear(5)).double()
-    images = torch.randn(6, 2, 14, 13, dtype=torch.float64)
-    where = [(i, r, c) for i in range(len(images)) for r in range(4) for c in range(3)]  # (14-8)/2+1, (13-8)//2+1
-    crops = torch.stack([images[i, :, 2 * r:2 * r + 8, 2 * c:2 * c + 8] for i, r, c in where])  # (72, 2, 8, 8)
-    with torch.no_grad():
-        units = model[:4](crops)  # every unit evaluated on its own crop
-    assert units.shape[-2:] == (1, 1)  # an 8x8 crop holds exactly one unit: the field is 8x8
-    values = [(units[n, 1, 0, 0].item(), *where[n]) for n in range(len(where))]
-    top = top_k_patches(model, model[3], images, channel=1, k=5, one_per_image=one_per_image)
-    expected = brute_force_top(values, 5, one_per_image)
-    assert torch.allclose(top.activations, torch.tensor([e[0] for e in expected], dtype=torch.float64), atol=1e-12)
-    assert top.image_index.tolist() == [e[1] for e in expected]
-    assert top.positions.tolist() == [[e[2], e[3]] for e in expected]
-    for patch, box, (_, i, r, c) in zip(top.patches, top.boxes.tolist(), expected):
-        assert box == [2 * c, 2 * r, 2 * c + 8, 2 * r + 8]
-        assert torch.equal(patch, images[i, :, 2 * r:2 * r + 8, 2 * c:2 * c + 8])
-    assert len(set(top.image_index.tolist())) == (5 if one_per_image else len(set(e[1] for e in expected)))
-
-
-def test_top_k_patches_with_padding_cuts_the_field_and_pads_at_the_border():
-    """3x3 conv p1, 2x2 pool, 3x3 conv p1: field 8, jump 2, first row -3 (by hand: -(1*1 + 0*1 + 1*2))."""
-    torch.manual_seed(1)
-    model = nn.Sequential(nn.Conv2d(1, 3, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(3, 2, 3, padding=1))
-    images = torch.rand(5, 1, 10, 10)
-    with torch.no_grad():
-        maps = model(images)[:, 0]  # (5, 5, 5)
-    values = [(maps[i, r, c].item(), i, r, c) for i in range(5) for r in range(5) for c in range(5)]
-    top = top_k_patches(model, model[3], images, channel=0, k=25, one_per_image=False, fill=-1.0)
-    expected = brute_force_top(values, 25, False)
-    assert top.positions.tolist() == [[e[2], e[3]] for e in expected]
-    padded = F.pad(images, (3, 3, 3, 3), value=-1.0)  # (5, 1, 16, 16): image pixel (y, x) at (y+3, x+3)
-    for patch, box, (_, i, r, c) in zip(top.patches, top.boxes.tolist(), expected):
-        y1, x1 = 2 * r - 3, 2 * c - 3
-        assert box == [x1, y1, x1 + 8, y1 + 8]
-        assert torch.equal(patch, padded[i, :, y1 + 3:y1 + 11, x1 + 3:x1 + 11])
-    own = top_k_patches(model, model[3], images, 0, k=3, rf=(RF(2, 2, 0.5), RF(2, 2, 0.5)))  # given rf
-    assert own.patches.shape == (3, 1, 2, 2)
-
-
-def test_receptive_field_refuses_what_it_cannot_trace():
-    class Functional(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.conv = nn.Conv2d(1, 2, 3)
-
-        def forward(self, x):
-            return self.conv(F.max_pool2d(x, 2))  # a spatial op outside a module
-
-    x, net = torch.randn(1, 1, 16, 16), Functional()
-    with pytest.raises(ValueError, match="outside a module"):
-        layer_receptive_field(net, net.conv, x)
-    up = nn.Sequential(nn.Conv2d(1, 2, 3), nn.Upsample(scale_factor=2), nn.Conv2d(2, 2, 3))
-    with pytest.raises(ValueError, match="Upsample"):
-        layer_receptive_field(up, up[2], x)
-    assert layer_receptive_field(up, up[0], x)[0] == RF(3, 1, 1.0)  # before the upsampling: fine
-    class Unused(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.conv, self.extra = nn.Conv2d(1, 2, 3), nn.Conv2d(2, 2, 1)
-
-        def forward(self, x):
-            return self.conv(x)
-
-    net = Unused()
-    with pytest.raises(ValueError, match="did not run"):
-        layer_receptive_field(net, net.extra, x)
-    with pytest.raises(ValueError, match="ran 0 times"):
-        top_k_patches(net, net.extra, x, 0, k=1)
-
-
-# ------------------------------------------------------------------------------------ errors
 def test_bad_arguments_raise_clear_errors():
     model = small_cnn()
     x = torch.randn(2, 3, 8, 8, dtype=torch.float64)
@@ -404,18 +227,6 @@ def test_bad_arguments_raise_clear_errors():
             grad_cam(model, x, cls, model[0])
     with pytest.raises(ValueError, match=r"class scores of shape \(N=2, num_classes\)"):
         grad_cam(model[0], x, 0, model[0][1])
-    with pytest.raises(ValueError, match="layers must name modules"):
-        feature_maps(model, x, ["nope"])
-    with pytest.raises(ValueError, match=r"images must be a floating-point tensor of shape \(N, C, H, W\)"):
-        top_k_patches(model, model[0], x[0], 0)
-    with pytest.raises(ValueError, match=r"channel must lie in \[0, 6\)"):
-        top_k_patches(model, model[0], x, 6)
-    with pytest.raises(ValueError, match="k=3 exceeds the 2 images"):
-        top_k_patches(model, model[0], x, 0, k=3)
-    with pytest.raises(ValueError, match="k must be an int >= 1"):
-        top_k_patches(model, model[0], x, 0, k=0)
-    with pytest.raises(TypeError, match=r"rf must be None or a pair \(rf_h, rf_w\)"):
-        top_k_patches(model, model[0], x, 0, k=1, rf=(3, 1))
 
 
 def test_empty_batches():
@@ -428,12 +239,8 @@ def test_empty_batches():
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_cuda_matches_cpu():
-    model = small_cnn(dtype=torch.float64).eval()
-    x = torch.randn(3, 3, 8, 8, dtype=torch.float64)
-    cuda = model.cuda()
-    cam, sal = grad_cam(cuda, x.cuda(), torch.tensor([1, 2, 3]).cuda(), cuda[0]), saliency(cuda, x.cuda(), 4)
-    top = top_k_patches(cuda, cuda[0], x.cuda(), channel=2, k=3)
-    model = model.cpu()
-    assert cam.device.type == "cuda" and torch.allclose(cam.cpu(), grad_cam(model, x, torch.tensor([1, 2, 3]), model[0]))
+    model, cuda, x = cpu_and_cuda()
+    classes = torch.tensor([1, 2, 3])
+    cam, sal = grad_cam(cuda, x.cuda(), classes.cuda(), cuda[0]), saliency(cuda, x.cuda(), 4)
+    assert cam.device.type == "cuda" and torch.allclose(cam.cpu(), grad_cam(model, x, classes, model[0]))
     assert torch.allclose(sal.cpu(), saliency(model, x, 4))
-    assert torch.equal(top.image_index.cpu(), top_k_patches(model, model[0], x, channel=2, k=3).image_index)
