@@ -181,6 +181,7 @@ def train_yolo(
     device: torch.device | str | None = None,
     channels_last: bool = True,
     amp: torch.dtype | None = None,
+    ema_decay: float | None = None,
 ) -> History:
     """Train a YOLO model: :class:`YOLOStep` in :func:`cnnlib.train.fit`, AdamW, one-cycle schedule.
 
@@ -206,6 +207,8 @@ def train_yolo(
         channels_last (bool): store weights and batches channels-last (NHWC), the layout oneDNN's
             CPU convolutions and tensor cores prefer; the model keeps it, which changes no result.
         amp (torch.dtype | None): mixed precision, as in :func:`cnnlib.train.fit`.
+        ema_decay (float | None): train an exponential moving average of the weights and leave
+            it in the model (:class:`cnnlib.train.WeightAverage`).
 
     Returns:
         History: per-epoch means of ``loss`` and its terms (``xy``, ``wh``, ``obj``,
@@ -238,7 +241,7 @@ def train_yolo(
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * len(data), pct_start=0.2)
     return fit(model, data, step=step, optimizer=opt, scheduler=sched, epochs=epochs, device=device,
-               progress=progress, amp=amp)
+               progress=progress, amp=amp, ema_decay=ema_decay)
 
 
 def _maps(model: nn.Module, x: torch.Tensor, tta: bool) -> torch.Tensor:

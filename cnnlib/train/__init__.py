@@ -1,7 +1,10 @@
 """One training engine for every task: :func:`fit` with a step function, and its :class:`History`.
 
-- :mod:`cnnlib.train.engine`: :func:`fit`, :func:`evaluate`, :func:`predict`, :class:`EarlyStopping`,
-  :class:`StepContext` (what a step may use: the device, the optimiser, ``optimize``).
+- :mod:`cnnlib.train.engine`: :func:`fit`, :func:`evaluate`, :func:`predict`;
+- :mod:`cnnlib.train.context`: :class:`StepContext` (what a step may use: the device, the
+  optimiser, ``optimize``), and how batches reach the device;
+- :mod:`cnnlib.train.stopping` and :mod:`cnnlib.train.averaging`: :class:`EarlyStopping` and
+  :class:`WeightAverage` (an exponential moving average of the weights).
 - :mod:`cnnlib.train.steps`: :func:`classification_step` (the default) and :func:`regression_step`.
 - :mod:`cnnlib.train.history`: :class:`History`, every named metric per epoch.
 
@@ -61,9 +64,12 @@ The steps of the book's tasks: :func:`classification_step`, :func:`regression_st
 likelihood and a metric-learning step with a miner.
 """
 
-from cnnlib.train.engine import EarlyStopping, StepContext, batch_size, evaluate, fit, predict, to_device
+from cnnlib.train.averaging import WeightAverage
+from cnnlib.train.context import StepContext, batch_size, to_device
+from cnnlib.train.engine import evaluate, fit, predict
 from cnnlib.train.history import History
 from cnnlib.train.steps import classification_step, regression_step
+from cnnlib.train.stopping import EarlyStopping
 
-__all__ = ["fit", "evaluate", "predict", "History", "EarlyStopping", "StepContext", "classification_step",
-           "regression_step", "to_device", "batch_size"]
+__all__ = ["fit", "evaluate", "predict", "History", "EarlyStopping", "WeightAverage", "StepContext",
+           "classification_step", "regression_step", "to_device", "batch_size"]

@@ -26,135 +26,20 @@ import copy
 import time
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import nullcontext
-from dataclasses import dataclass, field
 
 import torch
 from torch import nn
 
 from cnnlib.device import seed_everything
 from cnnlib.progress import EpochProgress
+from cnnlib.train.averaging import WeightAverage
+from cnnlib.train.context import StepContext, batch_size, to_device
 from cnnlib.train.history import History
+from cnnlib.train.stopping import EarlyStopping
 
-__all__ = ["StepContext", "EarlyStopping", "fit", "evaluate", "predict", "to_device", "batch_size"]
+__all__ = ["fit", "evaluate", "predict"]
 
 Step = Callable[[nn.Module, object, "StepContext"], Mapping[str, torch.Tensor | float]]
-
-
-def to_device(batch, device: torch.device, memory_format: torch.memory_format | None = None):
-    """Move every tensor in a (nested) tuple, list or dict to ``device``; other values stay.
-
-    Example:
-        >>> b = to_device((torch.zeros(2), [{"boxes": torch.ones(1, 4)}], "id"), torch.device("cpu"))
-        >>> type(b).__name__, b[1][0]["boxes"].shape, b[2]
-        ('tuple', torch.Size([1, 4]), 'id')
-    """
-    if isinstance(batch, torch.Tensor):
-        return batch.to(device, non_blocking=True)
-    if isinstance(batch, Mapping):
-        return {k: to_device(v, device) for k, v in batch.items()}
-    if isinstance(batch, (tuple, list)):
-        return type(batch)(to_device(v, device) for v in batch)
-    return batch
-
-
-def batch_size(batch) -> int:
-    """The number of examples in a batch: the length of its first tensor (searched depth-first).
-
-    Example:
-        >>> batch_size((torch.zeros(5, 3), torch.zeros(5)))
-        5
-    """
-    if isinstance(batch, torch.Tensor):
-        return len(batch) if batch.dim() else 1
-    values = batch.values() if isinstance(batch, Mapping) else batch if isinstance(batch, (tuple, list)) else ()
-    for value in values:
-        if isinstance(value, (torch.Tensor, tuple, list, Mapping)):
-            return batch_size(value)
-    raise TypeError(f"cannot tell the batch size of a {type(batch).__name__}: it holds no tensor")
-
-
-@dataclass
-class StepContext:
-    """What a step may need besides the model and the batch.
-
-    Attributes:
-        training (bool): ``True`` in training steps (gradients on, model in train mode).
-        device (torch.device): where the model and the batch are.
-        epoch (int): the current epoch, from 1 (0 in :func:`evaluate`).
-        step (int): optimiser steps taken so far in this run (training batches done).
-        optimizer (Optimizer | None): the optimiser of an automatically optimised step.
-        clip_grad_norm (float | None): gradient-norm bound applied by :meth:`optimize`.
-    """
-
-    training: bool
-    device: torch.device
-    epoch: int = 0
-    step: int = 0
-    optimizer: torch.optim.Optimizer | None = None
-    clip_grad_norm: float | None = None
-    scaler: torch.amp.GradScaler | None = None
-    amp: torch.dtype | None = None
-    grad_norms: dict[str, torch.Tensor] = field(default_factory=dict)
-
-    def optimize(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer | None = None, name: str = "") -> None:
-        """Zero the gradients, back-propagate ``loss``, clip, and step ``optimizer``.
-
-        Gradients are clipped to ``clip_grad_norm`` over the optimiser's parameters (their norm
-        before clipping is reported as ``grad_norm`` or ``grad_norm_<name>``); with float16
-        mixed precision the loss is scaled by a ``GradScaler`` first. A manual step calls this
-        once per optimiser (``ctx.optimize(loss_d, opt_d, "d")``).
-        """
-        optimizer = optimizer or self.optimizer
-        if optimizer is None:
-            raise ValueError("optimize needs an optimizer: pass it, or give fit one")
-        if not self.training:
-            raise RuntimeError("optimize called in a validation step (check ctx.training first)")
-        optimizer.zero_grad(set_to_none=True)
-        with torch.autocast(self.device.type, enabled=False) if self.amp is not None else nullcontext():
-            (self.scaler.scale(loss) if self.scaler is not None else loss).backward()
-        if self.clip_grad_norm is not None:
-            if self.scaler is not None:
-                self.scaler.unscale_(optimizer)
-            params = [p for g in optimizer.param_groups for p in g["params"] if p.grad is not None]
-            norm = nn.utils.clip_grad_norm_(params, self.clip_grad_norm)
-            self.grad_norms["grad_norm" + (f"_{name}" if name else "")] = norm.detach()
-        if self.scaler is not None:
-            self.scaler.step(optimizer)
-            self.scaler.update()
-        else:
-            optimizer.step()
-
-
-@dataclass
-class EarlyStopping:
-    """Stop :func:`fit` when a named metric stops improving, and keep the best weights.
-
-    Args:
-        monitor (str): a recorded name, e.g. ``"val_loss"`` or ``"val_acc"``.
-        mode (str): ``"min"`` (lower is better) or ``"max"``.
-        patience (int): epochs without an improvement of more than ``min_delta`` before stopping.
-        min_delta (float): the smallest change that counts as an improvement.
-        restore_best (bool): load the weights of the best epoch when the run ends.
-    """
-
-    monitor: str = "val_loss"
-    mode: str = "min"
-    patience: int = 3
-    min_delta: float = 0.0
-    restore_best: bool = True
-
-    def __post_init__(self):
-        if self.mode not in ("min", "max"):
-            raise ValueError(f"mode must be 'min' or 'max', got {self.mode!r}")
-        if isinstance(self.patience, bool) or not isinstance(self.patience, int) or self.patience < 1:
-            raise ValueError(f"patience must be a positive int, got {self.patience!r}")
-        if self.min_delta < 0:
-            raise ValueError(f"min_delta must be >= 0, got {self.min_delta!r}")
-
-    def improved(self, value: float, best: float | None) -> bool:
-        if best is None:
-            return True
-        return value < best - self.min_delta if self.mode == "min" else value > best + self.min_delta
 
 
 def _check_positive_int(name: str, value) -> None:
@@ -192,6 +77,8 @@ def _run(model, data, step, ctx: StepContext, history: History | None, scheduler
         if ctx.training:
             for s in schedulers:
                 s.step()
+            if ctx.average is not None:
+                ctx.average.update(model)
             ctx.step += 1
         for name, value in {**out, **ctx.grad_norms}.items():
             value = torch.as_tensor(value).detach()
@@ -221,6 +108,7 @@ def fit(
     early_stopping: EarlyStopping | None = None,
     clip_grad_norm: float | None = None,
     amp: torch.dtype | None = None,
+    ema_decay: float | None = None,
     seed: int | None = None,
     device: torch.device | str | None = None,
     progress: bool = True,
@@ -248,6 +136,10 @@ def fit(
             norm before clipping is recorded as ``grad_norm``.
         amp (torch.dtype | None): run steps under ``torch.autocast`` with this dtype
             (``torch.bfloat16`` on CPU or GPU, ``torch.float16`` on CUDA with loss scaling).
+            On a CPU without native bfloat16 instructions it is slower, not faster
+            (``benchmarks/results/train-amp-cpu.md``).
+        ema_decay (float | None): keep an exponential moving average of the weights
+            (:class:`WeightAverage`), validate it, and leave it in ``model`` at the end.
         seed (int | None): seed every random generator first (shuffling, dropout, augmentation).
         device (torch.device | str | None): default: where the model's parameters are.
         progress (bool): a tqdm bar, or a plain line per epoch (:mod:`cnnlib.progress`);
@@ -298,7 +190,10 @@ def fit(
     if optimizer is None and not manual:
         optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     scaler = torch.amp.GradScaler("cuda") if amp is torch.float16 else None
-    ctx = StepContext(True, device, optimizer=optimizer, clip_grad_norm=clip_grad_norm, scaler=scaler, amp=amp)
+    average = WeightAverage(model, ema_decay) if ema_decay is not None else None
+    ctx = StepContext(True, device, optimizer=optimizer, clip_grad_norm=clip_grad_norm, scaler=scaler, amp=amp,
+                      average=average)
+    evaluated = average.module if average is not None else model  # what validation and early stopping see
     history = History()
     best, best_state, waited = None, None, 0
     bar = EpochProgress(epochs, enabled=progress)
@@ -309,7 +204,7 @@ def fit(
         metrics = _run(model, data, step, ctx, history, schedulers)
         if val_data is not None:
             ctx.training = False
-            metrics |= {f"val_{k}": v for k, v in _run(model, val_data, val_step or step, ctx, None).items()}
+            metrics |= {f"val_{k}": v for k, v in _run(evaluated, val_data, val_step or step, ctx, None).items()}
         history.record(epoch, metrics, time.perf_counter() - start, lr)
         bar.report({k: v for k, v in metrics.items() if not k.startswith("grad_norm")}, history.seconds[-1])
         if early_stopping is not None:
@@ -320,13 +215,15 @@ def fit(
             if early_stopping.improved(value, best):
                 best, waited, history.restored_epoch = value, 0, epoch
                 if early_stopping.restore_best:
-                    best_state = copy.deepcopy(model.state_dict())
+                    best_state = copy.deepcopy(evaluated.state_dict())
             else:
                 waited += 1
                 if waited >= early_stopping.patience:
                     history.stopped_epoch = epoch
                     break
     model.train()
+    if average is not None:
+        model.load_state_dict(average.module.state_dict())
     if early_stopping is not None and early_stopping.restore_best and best_state is not None:
         model.load_state_dict(best_state)
     elif early_stopping is not None:

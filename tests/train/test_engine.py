@@ -235,3 +235,33 @@ def test_fit_on_cuda():
     model = mlp(0).cuda()
     h = fit(model, train, val_data=val, epochs=3, progress=False, amp=torch.float16)
     assert next(model.parameters()).is_cuda and h["val_acc"][-1] > 0.8
+
+
+def test_weight_average_equals_the_hand_written_moving_average():
+    """Reference: e <- d e + (1 - d) w after every step, d = min(decay, (1 + t) / (10 + t))."""
+    train, val = separable(6, shuffle=False)
+    model = nn.Sequential(nn.Linear(2, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 2))
+    ref = copy.deepcopy(model)
+    h = fit(model, train, epochs=2, optimizer=torch.optim.SGD(model.parameters(), lr=0.1), ema_decay=0.9,
+            val_data=val, progress=False)
+    opt = torch.optim.SGD(ref.parameters(), lr=0.1)
+    avg = {k: v.clone() for k, v in ref.state_dict().items()}
+    t = 0
+    for _ in range(2):
+        for x, y in train:
+            opt.zero_grad()
+            F.cross_entropy(ref(x), y).backward()
+            opt.step()
+            t += 1
+            d = min(0.9, (1 + t) / (10 + t))
+            for k, v in ref.state_dict().items():
+                avg[k] = d * avg[k] + (1 - d) * v if v.dtype.is_floating_point else v.clone()
+    for k, v in model.state_dict().items():  # the model ends with the averaged weights
+        torch.testing.assert_close(v, avg[k], rtol=1e-5, atol=1e-6)
+    ref.load_state_dict(avg)
+    ref.eval()
+    with torch.no_grad():
+        x, y = val.dataset.tensors
+        assert h["val_loss"][-1] == pytest.approx(F.cross_entropy(ref(x), y).item(), rel=1e-5)  # validated averaged
+    with pytest.raises(ValueError, match="ema_decay must be in"):
+        fit(mlp(0), train, ema_decay=1.0, progress=False)
