@@ -12,7 +12,7 @@ from torch import nn
 __all__ = ["StepContext", "to_device", "batch_size"]
 
 
-def to_device(batch, device: torch.device, memory_format: torch.memory_format | None = None):
+def to_device(batch, device: torch.device):
     """Move every tensor in a (nested) tuple, list or dict to ``device``; other values stay.
 
     Example:
@@ -21,7 +21,7 @@ def to_device(batch, device: torch.device, memory_format: torch.memory_format | 
         ('tuple', torch.Size([1, 4]), 'id')
     """
     if isinstance(batch, torch.Tensor):
-        return batch.to(device, non_blocking=True)
+        return batch.to(device, non_blocking=device.type == "cuda" and batch.device.type == "cpu")
     if isinstance(batch, Mapping):
         return {k: to_device(v, device) for k, v in batch.items()}
     if isinstance(batch, (tuple, list)):
