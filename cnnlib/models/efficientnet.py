@@ -24,7 +24,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from cnnlib.models._checks import check_choice, check_float, check_images, check_int, check_int_list
+from cnnlib._checks import check_choice, check_float, check_images, check_int, check_int_list
 from cnnlib.models.attention import SqueezeExcitation
 from cnnlib.models.layers import Conv2dNormActivation
 from cnnlib.models.mobilenet import make_divisible

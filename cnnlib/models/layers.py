@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from torch import nn
 
-from cnnlib.models._checks import check_int
+from cnnlib._checks import check_int
 
 __all__ = ["Conv2dNormActivation"]
 

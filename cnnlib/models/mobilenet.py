@@ -23,7 +23,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from cnnlib.models._checks import check_choice, check_float, check_images, check_int, check_int_list
+from cnnlib._checks import check_choice, check_float, check_images, check_int, check_int_list
 from cnnlib.models.layers import Conv2dNormActivation
 
 __all__ = ["DepthwiseSeparableConv", "MobileNetV1", "MOBILENET_V1_CONFIG", "mobilenet_v1",

@@ -27,7 +27,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from cnnlib.models._checks import check_choice, check_images, check_int, check_int_list, min_input_size
+from cnnlib._checks import check_choice, check_images, check_int, check_int_list
+from cnnlib.ops.sizes import min_input_size
 
 __all__ = ["BasicBlock", "Bottleneck", "ResNet", "resnet18", "resnet34", "resnet50", "resnet101",
            "resnet152", "resnet_small"]

@@ -21,7 +21,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from cnnlib.models._checks import check_float, check_images, check_int, min_input_size
+from cnnlib._checks import check_float, check_images, check_int
+from cnnlib.ops.sizes import min_input_size
 
 __all__ = ["VGG", "VGG_CONFIGS", "VGG_SMALL_CONFIG", "vgg11", "vgg13", "vgg16", "vgg19", "vgg_small"]
 

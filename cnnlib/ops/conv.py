@@ -18,7 +18,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from cnnlib.ops._checks import check_bias, check_choice, check_int, check_like, check_tensor
+from cnnlib._checks import check_bias, check_choice, check_int, check_like, check_tensor
 from cnnlib.ops.unfold import _geometry, im2col
 
 __all__ = ["conv2d_naive", "conv2d_im2col", "conv2d_fft", "conv2d", "conv1d", "METHODS"]
