@@ -22,20 +22,13 @@ import math
 
 import torch
 
+from cnnlib._checks import check_float
 from cnnlib.detection.boxes import _inter_union, _iou_from, validate_boxes
 
 __all__ = ["nms", "nms_naive", "batched_nms"]
 
 #: Number of IoU entries computed at once by :func:`nms` (bounds its memory: a few 4 MB blocks in float32).
 _CHUNK_ELEMENTS = 1 << 20
-
-
-def _check_threshold(value: object, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
-        raise TypeError(f"{name} must be a real number in [0, 1], got {value!r}")
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(f"{name} must be in [0, 1], got {value!r}")
-    return float(value)
 
 
 def _check_inputs(boxes: object, scores: object, iou_threshold: object) -> tuple[torch.Tensor, torch.Tensor, float]:
@@ -52,7 +45,7 @@ def _check_inputs(boxes: object, scores: object, iou_threshold: object) -> tuple
     if bool(nan.any()):
         i = int(nan.nonzero()[0, 0])
         raise ValueError(f"scores[{i}] is NaN (box {b[i].tolist()}); scores must not be NaN")
-    return b, s, _check_threshold(iou_threshold, "iou_threshold")
+    return b, s, check_float(iou_threshold, "iou_threshold", 0.0, 1.0, low_inclusive=True, high_inclusive=True)
 
 
 def _suppression_pairs(boxes: torch.Tensor, iou_threshold: float) -> tuple[torch.Tensor, torch.Tensor]:
@@ -190,8 +183,7 @@ def nms_naive(
     b, s, thr = _check_inputs(boxes, scores, iou_threshold)
     remaining = torch.arange(b.shape[0], device=b.device)  # candidate indices, in index order
     if score_threshold is not None:
-        if isinstance(score_threshold, bool) or not isinstance(score_threshold, (int, float)):
-            raise TypeError(f"score_threshold must be a number or None, got {score_threshold!r}")
+        check_float(score_threshold, "score_threshold")
         remaining = remaining[s > score_threshold]  # 1. discard p_c <= threshold
     keep = []
     while remaining.numel() > 0:  # 2. while there are boxes left

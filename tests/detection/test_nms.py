@@ -176,9 +176,9 @@ def test_argument_errors():
         nms(b, torch.ones(2), 0.5)
     with pytest.raises(TypeError, match="scores must be a torch.Tensor"):
         nms(b, [1, 2, 3], 0.5)
-    with pytest.raises(ValueError, match=r"iou_threshold must be in \[0, 1\], got 1.5"):
+    with pytest.raises(ValueError, match=r"iou_threshold must be in \[0.0, 1.0\], got 1.5"):
         nms(b, torch.ones(3), 1.5)
-    with pytest.raises(TypeError, match="iou_threshold must be a real number"):
+    with pytest.raises(ValueError, match=r"iou_threshold must be in \[0.0, 1.0\], got nan"):
         nms(b, torch.ones(3), float("nan"))
     with pytest.raises(TypeError, match="idxs must hold integer"):
         batched_nms(b, torch.ones(3), torch.ones(3), 0.5)
