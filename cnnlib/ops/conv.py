@@ -121,14 +121,7 @@ def conv2d_im2col(
     memory, since ``cols`` repeats each input pixel up to ``kH*kW`` times.
 
     Args:
-        x (Tensor[N, C_in, H, W]): images.
-        weight (Tensor[C_out, C_in/groups, kH, kW]): kernels, dtype and device of ``x``.
-        bias (Tensor[C_out] | None): one bias per output channel.
-        stride (int | tuple[int, int]): step between receptive fields.
-        padding (int | tuple[int, int]): ``(ph, pw)`` added on each side.
-        dilation (int | tuple[int, int]): spacing between kernel taps.
-        groups (int): split the channels into ``groups`` independent convolutions.
-        padding_mode (str): ``"zeros"``, ``"reflect"``, ``"replicate"`` or ``"circular"``.
+        x, weight, bias, stride, padding, dilation, groups, padding_mode: as :func:`conv2d_naive`.
 
     Returns:
         Tensor[N, C_out, H_out, W_out]
@@ -172,13 +165,7 @@ def conv2d_fft(
 
     Args:
         x (Tensor[N, C_in, H, W]): images, floating point (``torch.fft`` needs it).
-        weight (Tensor[C_out, C_in/groups, kH, kW]): kernels, dtype and device of ``x``.
-        bias (Tensor[C_out] | None): one bias per output channel.
-        stride (int | tuple[int, int]): step between receptive fields.
-        padding (int | tuple[int, int]): ``(ph, pw)`` added on each side.
-        dilation (int | tuple[int, int]): spacing between kernel taps.
-        groups (int): split the channels into ``groups`` independent convolutions.
-        padding_mode (str): ``"zeros"``, ``"reflect"``, ``"replicate"`` or ``"circular"``.
+        weight, bias, stride, padding, dilation, groups, padding_mode: as :func:`conv2d_naive`.
 
     Returns:
         Tensor[N, C_out, H_out, W_out]: equal to :func:`conv2d_naive` up to rounding.
@@ -227,14 +214,7 @@ def conv2d(
     kernel (cuDNN on NVIDIA GPUs, oneDNN on CPUs). All four return the same values.
 
     Args:
-        x (Tensor[N, C_in, H, W]): images.
-        weight (Tensor[C_out, C_in/groups, kH, kW]): kernels, dtype and device of ``x``.
-        bias (Tensor[C_out] | None): one bias per output channel.
-        stride (int | tuple[int, int]): step between receptive fields.
-        padding (int | tuple[int, int]): ``(ph, pw)`` added on each side.
-        dilation (int | tuple[int, int]): spacing between kernel taps.
-        groups (int): split the channels into ``groups`` independent convolutions.
-        padding_mode (str): ``"zeros"``, ``"reflect"``, ``"replicate"`` or ``"circular"``.
+        x, weight, bias, stride, padding, dilation, groups, padding_mode: as :func:`conv2d_naive`.
         method (str): one of :data:`METHODS`.
 
     Returns:
