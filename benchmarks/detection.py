@@ -54,8 +54,8 @@ def run(device: str, quick: bool) -> list[dict]:
         if not torch.equal(kept["nms"], kept["nms_naive"]):
             raise RuntimeError(f"nms and nms_naive disagree on {n} boxes")
         trace = nms_trace(boxes, scores, IOU_THRESHOLD)
-        case = {"case": f"{n} boxes", "N": n, "kept": int(kept["nms"].numel()), "pairs": int(trace.pairs.shape[0]),
-                "rounds": trace.rounds, "iou_threshold": IOU_THRESHOLD}
+        case = {"case": f"{n} boxes", "N": n, "kept": int(kept["nms"].numel()),
+                "pairs": int(trace.pairs.shape[0]), "rounds": trace.rounds, "iou_threshold": IOU_THRESHOLD}
         # at least three calls, so one disturbed call is not the median
         times = {name: median_ms(fn, boxes, scores, IOU_THRESHOLD, min_run_time=0.1 if quick else 1.0,
                                  num_threads=torch.get_num_threads(), min_calls=3)

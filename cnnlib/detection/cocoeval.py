@@ -63,15 +63,18 @@ def coco_eval(preds: Sequence[dict], targets: Sequence[dict],
     preds = _rows(preds, "preds", ("boxes", "scores", "labels"))
     targets = _rows(targets, "targets", ("boxes", "labels"))
     if len(preds) != len(targets):
-        raise ValueError(f"preds and targets must have one entry per image each, got {len(preds)} and {len(targets)}")
+        raise ValueError(f"preds and targets must have one entry per image each, "
+                         f"got {len(preds)} and {len(targets)}")
     images, annotations, results = [], [], []
     for i, (p, t) in enumerate(zip(preds, targets), start=1):
         images.append({"id": i})
-        for (x1, y1, x2, y2), label in zip(torch.as_tensor(t["boxes"]).double().tolist(), t["labels"].tolist()):
+        gt_boxes = torch.as_tensor(t["boxes"]).double().tolist()  # COCO's own arithmetic is float64
+        for (x1, y1, x2, y2), label in zip(gt_boxes, torch.as_tensor(t["labels"]).tolist()):
             annotations.append({"id": len(annotations) + 1, "image_id": i, "category_id": int(label),
-                                "bbox": [x1, y1, x2 - x1, y2 - y1], "area": (x2 - x1) * (y2 - y1), "iscrowd": 0})
-        for (x1, y1, x2, y2), score, label in zip(torch.as_tensor(p["boxes"]).double().tolist(),
-                                                  torch.as_tensor(p["scores"]).double().tolist(), p["labels"].tolist()):
+                                "bbox": [x1, y1, x2 - x1, y2 - y1], "area": (x2 - x1) * (y2 - y1),
+                                "iscrowd": 0})
+        boxes, scores = torch.as_tensor(p["boxes"]).double().tolist(), torch.as_tensor(p["scores"]).double().tolist()
+        for (x1, y1, x2, y2), score, label in zip(boxes, scores, torch.as_tensor(p["labels"]).tolist()):
             results.append({"image_id": i, "category_id": int(label), "score": score,
                             "bbox": [x1, y1, x2 - x1, y2 - y1]})
     if not results:

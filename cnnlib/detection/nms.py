@@ -111,9 +111,9 @@ def nms(boxes: torch.Tensor, scores: torch.Tensor, iou_threshold: float) -> torc
     skips pairs that are apart horizontally; blocks bound memory) and keep the pairs ``(i, j)``,
     ``i < j`` in score order, with ``IoU > iou_threshold``; then
     solve "box ``j`` survives iff no surviving higher-scored box overlaps it" for all boxes at
-    once by fixed-point iteration (:func:`nms_trace` reports the pairs and rounds): each round is one scatter over the
-    overlapping pairs, and the number of rounds is the longest chain of suppressions plus one
-    (2-5 for typical detections).
+    once by fixed-point iteration: each round is one scatter over the overlapping pairs, and the
+    number of rounds is the longest chain of suppressions plus one (2-5 for typical detections;
+    :func:`nms_trace` reports the pairs and the rounds).
 
     Trade-off, honestly: the IoU pass evaluates every pair of boxes that overlap along x (up to
     ``N^2 / 2`` when all boxes are stacked in one column) whatever the answer, while the greedy

@@ -1,10 +1,10 @@
-"""The conv -> batch norm -> activation unit that every modern CNN of the chapter stacks, and their initialisation.
+"""The conv -> batch norm -> activation unit that every modern CNN of the chapter stacks.
 
 ``Conv2dNormActivation`` mirrors ``torchvision.ops.Conv2dNormActivation``: a bias-free
 convolution (batch norm's own shift makes a conv bias redundant; Ioffe & Szegedy, 2015,
 section 3.2), batch normalisation, then an activation. It is an ``nn.Sequential`` so its
 parameters are named ``0.weight``, ``1.weight``, ``1.bias`` as in torchvision.
-:func:`init_weights` is torchvision's initialisation of VGG, ResNet, MobileNet and EfficientNet.
+:func:`init_weights` is torchvision's initialisation of the networks built from it (and VGG's).
 """
 
 from __future__ import annotations

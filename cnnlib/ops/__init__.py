@@ -2,7 +2,8 @@
 
 Chapter 1 of the book imports everything from here. One concept per module:
 
-- :mod:`~cnnlib.ops.sizes`: output sizes, the smallest input of a chain, "same"/"full" padding, parameter counts.
+- :mod:`~cnnlib.ops.sizes`: output sizes, the smallest input of a chain, "same"/"full" padding,
+  parameter counts.
 - :mod:`~cnnlib.ops.padding`: :func:`pad2d` with zeros, reflect, replicate, circular.
 - :mod:`~cnnlib.ops.unfold`: :func:`im2col` and its adjoint :func:`col2im`.
 - :mod:`~cnnlib.ops.conv`: convolution by loops, im2col + GEMM and FFT, a dispatcher, 1-D.

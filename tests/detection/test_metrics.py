@@ -3,7 +3,8 @@
 Reference: ``pycocotools.cocoeval.COCOeval`` (bbox) on the same random predictions (several
 seeds, with misses, duplicates, wrong classes, score ties, images without ground truth, a class
 without ground truth and an image over maxDets), equal to 1e-6, handed over by
-:func:`cnnlib.detection.coco_eval` (checked by hand cases in test_cocoeval.py); hand-computed precision-recall curves and APs; COCO's matching rules case by case.
+:func:`cnnlib.detection.coco_eval` (checked by hand cases in test_cocoeval.py); hand-computed
+precision-recall curves and APs; COCO's matching rules case by case.
 """
 
 import contextlib
