@@ -230,13 +230,10 @@ def conv2d(
         [True, True, True, True]
     """
     check_choice(method, "method", METHODS)
-    if method == "naive":
-        return conv2d_naive(x, weight, bias, stride, padding, dilation, groups, padding_mode)
-    if method == "im2col":
-        return conv2d_im2col(x, weight, bias, stride, padding, dilation, groups, padding_mode)
-    if method == "fft":
-        return conv2d_fft(x, weight, bias, stride, padding, dilation, groups, padding_mode)
-    xp, s, d, _ = _prepare(x, weight, bias, stride, padding, dilation, groups, padding_mode)
+    args = (x, weight, bias, stride, padding, dilation, groups, padding_mode)
+    if method != "torch":
+        return {"naive": conv2d_naive, "im2col": conv2d_im2col, "fft": conv2d_fft}[method](*args)
+    xp, s, d, _ = _prepare(*args)
     return F.conv2d(xp, weight, bias, s, 0, d, groups)
 
 
