@@ -22,14 +22,12 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import os
-import platform
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from torch.utils import benchmark
 
+from cnnlib.bench import describe_machine, median_ms
 from cnnlib.ops import conv2d_fft, conv2d_im2col, conv2d_naive
 
 PATHS = {  # method name (as cnnlib.ops.conv2d's) -> (column title, function(x, w, padding))
@@ -41,26 +39,6 @@ PATHS = {  # method name (as cnnlib.ops.conv2d's) -> (column title, function(x, 
 N, C_OUT = 8, 16
 CASES = ((3, 3, 32), (7, 3, 32), (3, 16, 64), (7, 16, 64), (15, 16, 64))  # (kernel, C_in, H = W)
 QUICK_CASES = CASES[:2]
-
-
-def hardware(device: str) -> str:
-    """A one-line description of the machine the figures come from."""
-    if device == "cuda":
-        return torch.cuda.get_device_name()
-    name = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            name = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return f"{name}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads"
-
-
-def time_ms(fn, x: torch.Tensor, w: torch.Tensor, padding: int, min_run_time: float) -> float:
-    """Median milliseconds per call of ``fn(x, w, padding)``."""
-    timer = benchmark.Timer("fn(x, w, p)", globals={"fn": fn, "x": x, "w": w, "p": padding},
-                            num_threads=torch.get_num_threads())
-    return timer.blocked_autorange(min_run_time=min_run_time).median * 1e3
 
 
 def run(device: str, quick: bool) -> list[dict]:
@@ -79,7 +57,8 @@ def run(device: str, quick: bool) -> list[dict]:
             error = (fn(x, w, p) - ref).abs().max().item()
             if error > 1e-3:
                 raise RuntimeError(f"{method} differs from F.conv2d by {error:.1e} on {case}")
-            times[method] = time_ms(fn, x, w, p, 0.05 if quick else 0.5)
+            times[method] = median_ms(fn, x, w, p, min_run_time=0.05 if quick else 0.5,
+                                      num_threads=torch.get_num_threads())
             records.append({**case, "method": method, "ms": times[method], "max_abs_error": error})
         for r in records[-len(PATHS):]:
             r["ratio"] = r["ms"] / times["torch"]
@@ -119,7 +98,7 @@ def main() -> None:
     for device in devices:
         if device == "cuda" and not torch.cuda.is_available():
             parser.error("--device cuda: no CUDA device is visible")
-        meta = {"device": device, "hardware": hardware(device), "torch_version": torch.__version__,
+        meta = {"device": device, "hardware": describe_machine(device), "torch_version": torch.__version__,
                 "threads": torch.get_num_threads(), "date": datetime.date.today().isoformat()}
         records = [{**r, **meta} for r in run(device, args.quick)]
         table = markdown(meta, records)

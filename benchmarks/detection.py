@@ -25,32 +25,16 @@ import argparse
 import datetime
 import json
 import os
-import platform
-import statistics
 from pathlib import Path
 
 import torch
-from torch.utils import benchmark
 
-from cnnlib.detection import nms, nms_naive
-from cnnlib.detection.nms import _greedy_keep, _suppression_pairs
+from cnnlib.bench import describe_machine, median_ms
+from cnnlib.detection import nms, nms_naive, nms_trace
 
 METHODS = {"nms": nms, "nms_naive": nms_naive}
 SIZES = (1_000, 10_000)
 IMAGE, MIN_SIDE, MAX_SIDE, IOU_THRESHOLD = 1024.0, 16.0, 128.0, 0.5
-
-
-def hardware(device: str) -> str:
-    """A one-line description of the machine the figures come from."""
-    if device == "cuda":
-        return torch.cuda.get_device_name()
-    name = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            name = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return f"{name}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads"
 
 
 def random_boxes(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -61,16 +45,6 @@ def random_boxes(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.cat([centre - size / 2, centre + size / 2], dim=1), torch.rand(n, generator=gen)
 
 
-def time_ms(fn, boxes: torch.Tensor, scores: torch.Tensor, min_run_time: float) -> float:
-    """Median milliseconds per call of ``fn(boxes, scores, IOU_THRESHOLD)``."""
-    timer = benchmark.Timer("fn(b, s, t)", globals={"fn": fn, "b": boxes, "s": scores, "t": IOU_THRESHOLD},
-                            num_threads=torch.get_num_threads())
-    times = list(timer.blocked_autorange(min_run_time=min_run_time).times)  # seconds per call
-    while len(times) < 3:  # slow cases: at least three calls, so one disturbed call is not the median
-        times += timer.timeit(1).times
-    return statistics.median(times) * 1e3
-
-
 def run(device: str, quick: bool) -> list[dict]:
     """Check and time both methods on every size; one flat record per (case, method)."""
     records = []
@@ -79,12 +53,13 @@ def run(device: str, quick: bool) -> list[dict]:
         kept = {name: fn(boxes, scores, IOU_THRESHOLD) for name, fn in METHODS.items()}
         if not torch.equal(kept["nms"], kept["nms_naive"]):
             raise RuntimeError(f"nms and nms_naive disagree on {n} boxes")
-        order = torch.sort(scores, descending=True, stable=True).indices
-        rows, cols = _suppression_pairs(boxes[order], IOU_THRESHOLD)
-        _, rounds = _greedy_keep(rows, cols, n)
-        case = {"case": f"{n} boxes", "N": n, "kept": int(kept["nms"].numel()), "pairs": int(rows.numel()),
-                "rounds": rounds, "iou_threshold": IOU_THRESHOLD}
-        times = {name: time_ms(fn, boxes, scores, 0.1 if quick else 1.0) for name, fn in METHODS.items()}
+        trace = nms_trace(boxes, scores, IOU_THRESHOLD)
+        case = {"case": f"{n} boxes", "N": n, "kept": int(kept["nms"].numel()),
+                "pairs": int(trace.pairs.shape[0]), "rounds": trace.rounds, "iou_threshold": IOU_THRESHOLD}
+        # at least three calls, so one disturbed call is not the median
+        times = {name: median_ms(fn, boxes, scores, IOU_THRESHOLD, min_run_time=0.1 if quick else 1.0,
+                                 num_threads=torch.get_num_threads(), min_calls=3)
+                 for name, fn in METHODS.items()}
         for name in METHODS:
             records.append({**case, "method": name, "ms": times[name], "ratio": times[name] / times["nms"]})
     return records
@@ -125,7 +100,7 @@ def main() -> None:
     for device in devices:
         if device == "cuda" and not torch.cuda.is_available():
             parser.error("--device cuda: no CUDA device is visible")
-        meta = {"device": device, "hardware": hardware(device), "torch_version": torch.__version__,
+        meta = {"device": device, "hardware": describe_machine(device), "torch_version": torch.__version__,
                 "threads": torch.get_num_threads(), "date": datetime.date.today().isoformat(),
                 "load_average": os.getloadavg()[0]}
         results = run(device, args.quick)

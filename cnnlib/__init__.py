@@ -16,6 +16,7 @@ Submodules (imported on first use, so ``import cnnlib`` stays light):
 - :mod:`cnnlib.interpret`: feature extraction, saliency maps, Grad-CAM, receptive fields, the
   patches that most excite a unit.
 - :mod:`cnnlib.detection`: boxes, IoU, NMS, anchors, YOLO targets and loss, average precision.
+- :mod:`cnnlib.bench`: :func:`~cnnlib.bench.median_ms`, the timing behind the book's speed tables.
 
 Example:
     >>> import cnnlib
@@ -33,7 +34,7 @@ from cnnlib.model_summary import summary
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("ops", "data", "train", "viz", "models", "interpret", "detection")
+_SUBMODULES = ("ops", "data", "train", "viz", "models", "interpret", "detection", "bench")
 
 __all__ = ["default_device", "seed_everything", "summary", *_SUBMODULES]
 

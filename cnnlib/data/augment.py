@@ -30,7 +30,8 @@ from typing import NamedTuple
 import torch
 import torch.nn.functional as F
 
-from cnnlib.ops import pad2d
+from cnnlib._checks import as_image_batch, check_choice, check_float, pair
+from cnnlib.ops import PADDING_MODES, pad2d
 
 __all__ = [
     "RandomHorizontalFlip", "RandomCrop", "RandomAffine", "RandomRotation", "ColorShift", "PCAColorShift",
@@ -38,24 +39,6 @@ __all__ = [
 ]
 
 Range = float | tuple[float, float]
-
-
-def _images(x: object, name: str = "x") -> tuple[torch.Tensor, bool]:
-    """``(x as a batch (N, C, H, W), whether x was one image (C, H, W))``."""
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor of shape (C, H, W) or (N, C, H, W), "
-                        f"got {type(x).__name__}")
-    if x.dim() not in (3, 4) or not x.is_floating_point():
-        raise ValueError(f"{name} must be a float image (C, H, W) or batch (N, C, H, W), "
-                         f"got {x.dtype} {tuple(x.shape)}")
-    return (x[None] if x.dim() == 3 else x), x.dim() == 3
-
-
-def _size(size: object, name: str = "size") -> tuple[int, int]:
-    pair = tuple(size) if isinstance(size, (tuple, list)) else (size, size)
-    if len(pair) != 2 or any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in pair):
-        raise ValueError(f"{name} must be a positive int or a pair (h, w) of them, got {size!r}")
-    return pair  # type: ignore[return-value]
 
 
 def _range(value: object, name: str, low: float = -math.inf, high: float = math.inf) -> tuple[float, float]:
@@ -75,9 +58,8 @@ def _range(value: object, name: str, low: float = -math.inf, high: float = math.
 
 
 def _scalar(value: object, name: str, high: float = math.inf) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= high:
-        raise ValueError(f"{name} must be a number in [0, {high}], got {value!r}")
-    return float(value)
+    """A number in ``[0, high]``."""
+    return check_float(value, name, 0.0, high, low_inclusive=True, high_inclusive=True)
 
 
 def _generator(generator: object) -> torch.Generator | None:
@@ -140,7 +122,7 @@ class RandomHorizontalFlip(_RandomTransform):
         self.p, self.generator = _scalar(p, "p", high=1.0), _generator(generator)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        xb, single = _images(x)
+        xb, single = as_image_batch(x)
         flip = (torch.rand(len(xb), generator=self.generator) < self.p).to(xb.device)  # (N,)
         out = torch.where(flip[:, None, None, None], xb.flip(-1), xb)
         return out[0] if single else out
@@ -169,19 +151,17 @@ class RandomCrop(_RandomTransform):
     """
 
     def __init__(self, size, padding=0, pad_mode: str = "zeros", fill: float = 0.0, generator=None):
-        self.size = _size(size)
+        self.size = pair(size, "size")
         four = (padding,) * 4 if isinstance(padding, int) and not isinstance(padding, bool) else padding
         if not isinstance(four, (tuple, list)) or len(four) != 4 or any(
                 isinstance(v, bool) or not isinstance(v, int) or v < 0 for v in four):
             raise ValueError(f"padding must be an int >= 0 or (left, right, top, bottom), got {padding!r}")
-        if pad_mode not in ("zeros", "reflect", "replicate", "circular"):
-            raise ValueError("pad_mode must be one of ('zeros', 'reflect', 'replicate', 'circular'), "
-                             f"got {pad_mode!r}")
+        check_choice(pad_mode, "pad_mode", PADDING_MODES)
         self.padding, self.pad_mode, self.fill = tuple(four), pad_mode, float(fill)
         self.generator = _generator(generator)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        xb, single = _images(x)
+        xb, single = as_image_batch(x)
         xp = pad2d(xb, self.padding, self.pad_mode, self.fill) if any(self.padding) else xb  # (N, C, Hp, Wp)
         (h, w), (Hp, Wp) = self.size, xp.shape[-2:]
         if h > Hp or w > Wp:
@@ -235,7 +215,7 @@ def affine(x: torch.Tensor, angle=0.0, translate=(0.0, 0.0), scale=1.0, shear=(0
         tensor([[[1., 3.],
                  [0., 2.]]])
     """
-    xb, single = _images(x)
+    xb, single = as_image_batch(x)
     N, C, H, W = xb.shape
     if interpolation not in ("bilinear", "nearest"):
         raise ValueError(f"interpolation must be 'bilinear' or 'nearest', got {interpolation!r}")
@@ -322,7 +302,7 @@ class RandomAffine(_RandomTransform):
         return {"angle": angle, "translate": translate, "scale": scale, "shear": shear}
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        xb, single = _images(x)
+        xb, single = as_image_batch(x)
         params = self.get_params(len(xb), tuple(xb.shape[-2:]))
         out = affine(xb, **params, interpolation=self.interpolation, fill=self.fill)
         return out[0] if single else out
@@ -378,7 +358,7 @@ class ColorShift(_RandomTransform):
         self.generator = _generator(generator)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        xb, single = _images(x)
+        xb, single = as_image_batch(x)
         N, C = xb.shape[:2]
         c = _uniform(1 - self.contrast, 1 + self.contrast, (N, 1, 1, 1), self.generator).to(xb)
         b = _uniform(-self.brightness, self.brightness, (N, 1, 1, 1), self.generator).to(xb)
@@ -429,7 +409,7 @@ class PCAColorShift(_RandomTransform):
     @classmethod
     def from_images(cls, images: torch.Tensor, std: float = 0.1, generator=None) -> "PCAColorShift":
         """Fit the principal components of the pixel values of ``images (N, C, H, W)``."""
-        xb, _ = _images(images, "images")
+        xb, _ = as_image_batch(images, "images")
         C = xb.shape[1]
         pixels = xb.transpose(0, 1).reshape(C, -1).double()  # (C, N*H*W)
         if pixels.shape[1] < 2:
@@ -438,7 +418,7 @@ class PCAColorShift(_RandomTransform):
         return cls(vals.flip(0).clamp_min(0).cpu(), vecs.flip(1).cpu(), std, generator)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        xb, single = _images(x)
+        xb, single = as_image_batch(x)
         if xb.shape[1] != len(self.eigvals):
             raise ValueError(f"x must have {len(self.eigvals)} channels (as eigvals), got {xb.shape[1]}")
         C = len(self.eigvals)
@@ -476,8 +456,8 @@ class Compose:
 
 
 def _crops(x: torch.Tensor, size, where: Sequence[str]) -> torch.Tensor:
-    xb, single = _images(x)
-    (h, w), (H, W) = _size(size), xb.shape[-2:]
+    xb, single = as_image_batch(x)
+    (h, w), (H, W) = pair(size, "size"), xb.shape[-2:]
     if h > H or w > W:
         raise ValueError(f"crop size {(h, w)} is larger than the image {(H, W)}")
     corner = {"tl": (0, 0), "tr": (0, W - w), "bl": (H - h, 0), "br": (H - h, W - w),
@@ -531,5 +511,5 @@ def ten_crop(x: torch.Tensor, size) -> torch.Tensor:
         >>> crops.shape, torch.equal(crops[:, 5], crops[:, 1].flip(-1))
         (torch.Size([2, 10, 3, 24, 24]), True)
     """
-    _images(x)
+    as_image_batch(x)
     return torch.cat([five_crop(x, size), five_crop(x.flip(-1), size)], dim=-4)

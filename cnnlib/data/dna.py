@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 import torch
 
+from cnnlib._checks import check_int
+
 __all__ = ["IUPAC_CODES", "one_hot_dna", "DNADataset", "make_dna_dataset"]
 
 _h, _t, _q = 1 / 2, 1 / 3, 1 / 4
@@ -104,8 +106,7 @@ def make_dna_dataset(
     if not isinstance(motif, str) or not motif or set(motif.upper()) - set("ACGT"):
         raise ValueError(f"motif must be a non-empty string over ACGT, got {motif!r}")
     motif = motif.upper()
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be a positive int, got {n!r}")
+    check_int(n, "n")
     if not isinstance(length, int) or length < len(motif):
         raise ValueError(f"length must be an int >= len(motif) = {len(motif)}, got {length!r}")
     if not 0 <= positive_fraction <= 1 or not 0 <= mutation_rate < 1:

@@ -22,6 +22,8 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
+from cnnlib._checks import check_int
+
 __all__ = ["MNIST_SPLIT", "MNISTSplit", "mnist_split", "mnist_loaders", "AugmentedDataset"]
 
 #: Images per class in (train, val, test).
@@ -142,10 +144,7 @@ def mnist_loaders(
         >>> len(train), len(val), len(test)
         (35, 5, 10)
     """
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-    if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 0:
-        raise ValueError(f"num_workers must be a non-negative int, got {num_workers!r}")
+    check_int(batch_size, "batch_size"), check_int(num_workers, "num_workers", 0)
     s = mnist_split(normalize)
     train = AugmentedDataset(s.x_train, s.y_train, augment)
     gen = torch.Generator().manual_seed(seed)

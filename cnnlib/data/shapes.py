@@ -56,6 +56,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from cnnlib._checks import check_int
+
 __all__ = [
     "CLASS_NAMES", "SEGMENTATION_CLASSES", "ShapesConfig", "ShapesScene", "make_scene",
     "ShapesDataset", "detection_collate",
@@ -99,10 +101,7 @@ class ShapesConfig:
     max_tries: int = 30
 
     def __post_init__(self) -> None:
-        if isinstance(self.image_size, bool) or not isinstance(self.image_size, int) or self.image_size < 16:
-            raise ValueError(f"image_size must be an int >= 16, got {self.image_size!r}")
-        if isinstance(self.max_objects, bool) or not isinstance(self.max_objects, int) or self.max_objects < 0:
-            raise ValueError(f"max_objects must be an int >= 0, got {self.max_objects!r}")
+        check_int(self.image_size, "image_size", 16), check_int(self.max_objects, "max_objects", 0)
         if not 0 < self.min_size <= self.max_size <= 1:
             raise ValueError(f"need 0 < min_size <= max_size <= 1, got {self.min_size}, {self.max_size}")
         if self.max_aspect < 1:
@@ -339,8 +338,7 @@ class ShapesDataset(Dataset):
     """
 
     def __init__(self, n: int, seed: int = 0, config: ShapesConfig | None = None, **overrides):
-        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-            raise ValueError(f"n must be an int >= 0, got {n!r}")
+        check_int(n, "n", 0)
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
             raise ValueError(f"seed must be an int >= 0, got {seed!r}")
         base = config if config is not None else ShapesConfig()

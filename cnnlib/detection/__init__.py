@@ -12,6 +12,7 @@
 - :mod:`~cnnlib.detection.two_stage`: R-CNN box deltas, the RPN head, RoI pooling / RoIAlign;
 - :mod:`~cnnlib.detection.focal`: RetinaNet's focal loss;
 - :mod:`~cnnlib.detection.metrics`: precision-recall, AP (all-point and COCO 101-point), COCO mAP;
+- :mod:`~cnnlib.detection.cocoeval`: the same detections scored by pycocotools, for cross-checks;
 - :mod:`~cnnlib.detection.draw`: boxes on images, precision-recall curves (matplotlib, imported
   only when called).
 
@@ -25,13 +26,14 @@ from cnnlib.detection.boxes import (
     BOX_FORMATS, box_area, box_convert, box_iou, clip_boxes_to_image, validate_boxes, xywh_to_xyxy,
     xyxy_to_xywh,
 )
+from cnnlib.detection.cocoeval import coco_eval
 from cnnlib.detection.detector import TinyYOLO, YOLOStep, evaluate_detector, predict_detector, train_yolo
 from cnnlib.detection.draw import draw_boxes, plot_pr_curve
 from cnnlib.detection.focal import sigmoid_focal_loss
 from cnnlib.detection.metrics import (
     COCO_IOU_THRESHOLDS, ap_from_curve, average_precision, mean_average_precision, precision_recall_curve,
 )
-from cnnlib.detection.nms import batched_nms, nms, nms_naive
+from cnnlib.detection.nms import NMSTrace, batched_nms, nms, nms_naive, nms_trace
 from cnnlib.detection.scenes import scene_tensors
 from cnnlib.detection.sliding import fc_to_conv, sliding_window_naive, total_stride, window_boxes
 from cnnlib.detection.two_stage import (
@@ -47,7 +49,7 @@ __all__ = [
     "BOX_FORMATS", "box_area", "box_convert", "xywh_to_xyxy", "xyxy_to_xywh", "box_iou",
     "validate_boxes", "clip_boxes_to_image",
     # nms
-    "nms", "nms_naive", "batched_nms",
+    "nms", "nms_naive", "batched_nms", "NMSTrace", "nms_trace",
     # anchors
     "anchor_shapes", "grid_anchors", "wh_iou", "assign_anchors", "kmeans_anchors", "label_anchors",
     # sliding windows
@@ -61,5 +63,5 @@ __all__ = [
     "sigmoid_focal_loss",
     # evaluation and pictures
     "COCO_IOU_THRESHOLDS", "precision_recall_curve", "ap_from_curve", "average_precision",
-    "mean_average_precision", "draw_boxes", "plot_pr_curve",
+    "mean_average_precision", "coco_eval", "draw_boxes", "plot_pr_curve",
 ]

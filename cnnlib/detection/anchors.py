@@ -20,6 +20,7 @@ from collections.abc import Sequence
 
 import torch
 
+from cnnlib._checks import check_float, pair
 from cnnlib.detection.boxes import box_iou, validate_boxes
 
 __all__ = ["anchor_shapes", "grid_anchors", "wh_iou", "assign_anchors", "kmeans_anchors", "label_anchors"]
@@ -91,12 +92,8 @@ def grid_anchors(grid_size: int | tuple[int, int], anchor_wh: torch.Tensor, stri
         >>> grid_anchors(2, torch.tensor([[4.0, 2.0]]), stride=8).tolist()
         [[2.0, 3.0, 6.0, 5.0], [10.0, 3.0, 14.0, 5.0], [2.0, 11.0, 6.0, 13.0], [10.0, 11.0, 14.0, 13.0]]
     """
-    sy, sx = (grid_size, grid_size) if isinstance(grid_size, int) else tuple(grid_size)
-    for v in (sy, sx):
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise ValueError(f"grid_size must be an int >= 1 or a pair of them, got {grid_size!r}")
-    if isinstance(stride, bool) or not isinstance(stride, (int, float)) or not stride > 0:
-        raise ValueError(f"stride must be a number > 0, got {stride!r}")
+    sy, sx = pair(grid_size, "grid_size")
+    check_float(stride, "stride", 0.0)
     wh = _check_wh(anchor_wh, "anchor_wh")
     ys = (torch.arange(sy, dtype=wh.dtype, device=wh.device) + 0.5) * stride  # (S_y,)
     xs = (torch.arange(sx, dtype=wh.dtype, device=wh.device) + 0.5) * stride  # (S_x,)

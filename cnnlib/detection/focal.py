@@ -19,6 +19,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from cnnlib._checks import check_float
+
 __all__ = ["sigmoid_focal_loss"]
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -74,8 +76,7 @@ def sigmoid_focal_loss(
         alpha = None
     if alpha is not None and (isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 <= alpha <= 1):
         raise ValueError(f"alpha must be in [0, 1], or None / -1 for no weighting, got {alpha!r}")
-    if isinstance(gamma, bool) or not isinstance(gamma, (int, float)) or not gamma >= 0:
-        raise ValueError(f"gamma must be a number >= 0, got {gamma!r}")
+    check_float(gamma, "gamma", 0.0, low_inclusive=True)
     if reduction not in _REDUCTIONS:
         raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
     targets = targets.to(inputs.dtype)

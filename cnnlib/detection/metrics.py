@@ -32,6 +32,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from cnnlib._checks import check_int
 from cnnlib.detection.boxes import box_iou, validate_boxes
 
 __all__ = [
@@ -299,9 +300,8 @@ def mean_average_precision(
     thr = np.asarray(list(iou_thresholds), dtype=np.float64).reshape(-1)
     if thr.size == 0 or not np.all((thr >= 0) & (thr <= 1)):
         raise ValueError(f"iou_thresholds must be a non-empty list of numbers in [0, 1], got {list(iou_thresholds)!r}")
-    if max_detections is not None and (isinstance(max_detections, bool) or not isinstance(max_detections, int)
-                                       or max_detections < 1):
-        raise ValueError(f"max_detections must be an int >= 1 or None, got {max_detections!r}")
+    if max_detections is not None:
+        check_int(max_detections, "max_detections")
 
     def cpu(item, key):
         return item[key].detach().cpu().double() if key != "labels" else item[key].detach().cpu().long()

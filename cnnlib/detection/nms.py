@@ -19,23 +19,17 @@ contract): filter them before, as the YOLO decoding does.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import torch
 
+from cnnlib._checks import check_float
 from cnnlib.detection.boxes import _inter_union, _iou_from, validate_boxes
 
-__all__ = ["nms", "nms_naive", "batched_nms"]
+__all__ = ["nms", "nms_naive", "batched_nms", "NMSTrace", "nms_trace"]
 
 #: Number of IoU entries computed at once by :func:`nms` (bounds its memory: a few 4 MB blocks in float32).
 _CHUNK_ELEMENTS = 1 << 20
-
-
-def _check_threshold(value: object, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
-        raise TypeError(f"{name} must be a real number in [0, 1], got {value!r}")
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(f"{name} must be in [0, 1], got {value!r}")
-    return float(value)
 
 
 def _check_inputs(boxes: object, scores: object, iou_threshold: object) -> tuple[torch.Tensor, torch.Tensor, float]:
@@ -52,7 +46,7 @@ def _check_inputs(boxes: object, scores: object, iou_threshold: object) -> tuple
     if bool(nan.any()):
         i = int(nan.nonzero()[0, 0])
         raise ValueError(f"scores[{i}] is NaN (box {b[i].tolist()}); scores must not be NaN")
-    return b, s, _check_threshold(iou_threshold, "iou_threshold")
+    return b, s, check_float(iou_threshold, "iou_threshold", 0.0, 1.0, low_inclusive=True, high_inclusive=True)
 
 
 def _suppression_pairs(boxes: torch.Tensor, iou_threshold: float) -> tuple[torch.Tensor, torch.Tensor]:
@@ -117,9 +111,9 @@ def nms(boxes: torch.Tensor, scores: torch.Tensor, iou_threshold: float) -> torc
     skips pairs that are apart horizontally; blocks bound memory) and keep the pairs ``(i, j)``,
     ``i < j`` in score order, with ``IoU > iou_threshold``; then
     solve "box ``j`` survives iff no surviving higher-scored box overlaps it" for all boxes at
-    once by fixed-point iteration (:func:`_greedy_keep`): each round is one scatter over the
-    overlapping pairs, and the number of rounds is the longest chain of suppressions plus one
-    (2-5 for typical detections).
+    once by fixed-point iteration: each round is one scatter over the overlapping pairs, and the
+    number of rounds is the longest chain of suppressions plus one (2-5 for typical detections;
+    :func:`nms_trace` reports the pairs and the rounds).
 
     Trade-off, honestly: the IoU pass evaluates every pair of boxes that overlap along x (up to
     ``N^2 / 2`` when all boxes are stacked in one column) whatever the answer, while the greedy
@@ -149,11 +143,48 @@ def nms(boxes: torch.Tensor, scores: torch.Tensor, iou_threshold: float) -> torc
         >>> nms(boxes, torch.tensor([0.9, 0.8, 0.7]), 0.5).tolist()  # box 1 overlaps box 0: IoU 0.81
         [0, 2]
     """
+    return nms_trace(boxes, scores, iou_threshold).keep
+
+
+class NMSTrace(NamedTuple):
+    """What :func:`nms` computes on the way (:func:`nms_trace`)."""
+
+    #: Tensor[K]: the indices :func:`nms` returns.
+    keep: torch.Tensor
+    #: Tensor[E, 2]: the overlapping pairs ``(i, j)`` as indices into ``boxes``, the
+    #: higher-scored box first (IoU strictly above the threshold, each pair once).
+    pairs: torch.Tensor
+    #: int: rounds of the fixed-point iteration (the longest chain of suppressions plus one).
+    rounds: int
+
+
+def nms_trace(boxes: torch.Tensor, scores: torch.Tensor, iou_threshold: float) -> NMSTrace:
+    """:func:`nms`, and the suppression graph and number of rounds it needed (for benchmarks).
+
+    Args:
+        boxes (Tensor[N, 4]): as :func:`nms`.
+        scores (Tensor[N]): as :func:`nms`.
+        iou_threshold (float): as :func:`nms`.
+
+    Returns:
+        NMSTrace: ``keep`` (Tensor[K], :func:`nms`'s answer), ``pairs`` (Tensor[E, 2], the
+        overlapping pairs in ``boxes``' indices, higher score first) and ``rounds`` (int).
+
+    Raises:
+        TypeError, ValueError: as :func:`nms`.
+
+    Example:
+        >>> chain = torch.tensor([[4.0 * i, 0, 4 * i + 16, 1] for i in range(5)])  # each overlaps the next
+        >>> t = nms_trace(chain, torch.linspace(1, 0.1, 5), 0.5)
+        >>> t.keep.tolist(), t.pairs.tolist(), t.rounds
+        ([0, 2, 4], [[0, 1], [1, 2], [2, 3], [3, 4]], 5)
+    """
     b, s, thr = _check_inputs(boxes, scores, iou_threshold)
     order = torch.sort(s, descending=True, stable=True).indices  # (N,) best first
-    rows, cols = _suppression_pairs(b[order], thr)
-    keep, _ = _greedy_keep(rows, cols, b.shape[0])
-    return order[keep]
+    rows, cols = _suppression_pairs(b[order], thr)  # (E,) each, in score ranks
+    keep, rounds = _greedy_keep(rows, cols, b.shape[0])
+    pairs = torch.stack((order[rows], order[cols]), dim=1)  # (E, 2) in boxes' indices
+    return NMSTrace(order[keep], pairs, rounds)
 
 
 def nms_naive(
@@ -190,8 +221,7 @@ def nms_naive(
     b, s, thr = _check_inputs(boxes, scores, iou_threshold)
     remaining = torch.arange(b.shape[0], device=b.device)  # candidate indices, in index order
     if score_threshold is not None:
-        if isinstance(score_threshold, bool) or not isinstance(score_threshold, (int, float)):
-            raise TypeError(f"score_threshold must be a number or None, got {score_threshold!r}")
+        check_float(score_threshold, "score_threshold")
         remaining = remaining[s > score_threshold]  # 1. discard p_c <= threshold
     keep = []
     while remaining.numel() > 0:  # 2. while there are boxes left

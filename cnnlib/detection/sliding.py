@@ -22,18 +22,13 @@ import copy
 import torch
 from torch import nn
 
+from cnnlib._checks import check_int, pair
+
 __all__ = ["sliding_window_naive", "fc_to_conv", "window_boxes", "total_stride"]
 
 _POINTWISE = (nn.ReLU, nn.LeakyReLU, nn.ELU, nn.GELU, nn.SiLU, nn.Sigmoid, nn.Tanh, nn.Identity,
               nn.Dropout, nn.Dropout2d, nn.Softplus, nn.Hardtanh, nn.PReLU)
 _SPATIAL = (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)
-
-
-def _pair(v, name, minimum=1):
-    a, b = (v, v) if isinstance(v, int) else tuple(v)
-    if not all(isinstance(x, int) and not isinstance(x, bool) and x >= minimum for x in (a, b)):
-        raise ValueError(f"{name} must be an int >= {minimum} or a pair of them, got {v!r}")
-    return a, b
 
 
 def _layers(model: nn.Module) -> list[nn.Module]:
@@ -65,7 +60,7 @@ def total_stride(model: nn.Sequential) -> int:
     s = 1
     for m in _layers(model):
         if isinstance(m, _SPATIAL):
-            sh, sw = _pair(m.stride, "stride")
+            sh, sw = pair(m.stride, "stride")
             if sh != sw:
                 raise ValueError(f"{m} has different strides along H and W; windows would not be square-stepped")
             s *= sh
@@ -101,7 +96,7 @@ def sliding_window_naive(
     """
     if not isinstance(images, torch.Tensor) or images.dim() != 4:
         raise ValueError(f"images must be a Tensor[N, C, H, W], got {getattr(images, 'shape', type(images))}")
-    (h, w), (sh, sw) = _pair(window, "window"), _pair(stride, "stride")
+    (h, w), (sh, sw) = pair(window, "window"), pair(stride, "stride")
     N, C, H, W = images.shape
     if h > H or w > W:
         raise ValueError(f"window {(h, w)} is larger than the images {(H, W)}")
@@ -155,14 +150,14 @@ def fc_to_conv(model: nn.Sequential, window: int | tuple[int, int]) -> nn.Sequen
     features = []
     for m in layers[:head_at]:
         if isinstance(m, _SPATIAL):
-            pad = _pair(m.padding, "padding", 0) if not isinstance(m.padding, str) else m.padding
+            pad = pair(m.padding, "padding", 0) if not isinstance(m.padding, str) else m.padding
             if pad not in ((0, 0), "valid") or getattr(m, "ceil_mode", False) or (
-                    isinstance(m, nn.MaxPool2d) and _pair(m.dilation, "dilation") != (1, 1)):
+                    isinstance(m, nn.MaxPool2d) and pair(m.dilation, "dilation") != (1, 1)):
                 raise ValueError(f"{m}: padding, ceil_mode or pooling dilation break the window equivalence")
         elif not isinstance(m, (nn.BatchNorm2d, *_POINTWISE)):
             raise TypeError(f"cannot convert feature layer {m}: it is not local and translation-equivariant")
         features.append(copy.deepcopy(m))
-    h, w = _pair(window, "window")
+    h, w = pair(window, "window")
     first = next((p for p in model.parameters()), None)
     dummy = torch.zeros(1, _in_channels(layers), h, w, dtype=first.dtype if first is not None else torch.float32,
                         device=first.device if first is not None else None)
@@ -219,9 +214,8 @@ def window_boxes(score_size: tuple[int, int], window: int | tuple[int, int], str
         >>> window_boxes((1, 2), 4, 2).tolist()
         [[0.0, 0.0, 4.0, 4.0], [2.0, 0.0, 6.0, 4.0]]
     """
-    (H, W), (h, w) = _pair(score_size, "score_size"), _pair(window, "window")
-    if isinstance(stride, bool) or not isinstance(stride, int) or stride < 1:
-        raise ValueError(f"stride must be an int >= 1, got {stride!r}")
+    (H, W), (h, w) = pair(score_size, "score_size"), pair(window, "window")
+    stride = check_int(stride, "stride")
     i, j = torch.meshgrid(torch.arange(H), torch.arange(W), indexing="ij")
     x1, y1 = (j.reshape(-1) * stride).float(), (i.reshape(-1) * stride).float()
     return torch.stack((x1, y1, x1 + w, y1 + h), dim=1)

@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from cnnlib._checks import check_int, pair
 from cnnlib.detection.boxes import clip_boxes_to_image, validate_boxes
 from cnnlib.detection.nms import nms
 
@@ -134,9 +135,7 @@ class RegionProposalNetwork(nn.Module):
 
     def __init__(self, in_channels: int, num_anchors: int, mid_channels: int | None = None) -> None:
         super().__init__()
-        for v, name in ((in_channels, "in_channels"), (num_anchors, "num_anchors")):
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"{name} must be an int >= 1, got {v!r}")
+        check_int(in_channels, "in_channels"), check_int(num_anchors, "num_anchors")
         mid = mid_channels or in_channels
         self.num_anchors = num_anchors
         self.conv = nn.Conv2d(in_channels, mid, 3, padding=1)
@@ -206,9 +205,7 @@ def _check_rois(features: torch.Tensor, rois: torch.Tensor, output_size) -> tupl
     idx = rois[:, 0]
     if bool(((idx < 0) | (idx >= features.shape[0]) | (idx != idx.round())).any()):
         raise ValueError(f"rois[:, 0] must hold batch indices in [0, {features.shape[0] - 1}], got {idx.tolist()}")
-    ph, pw = (output_size, output_size) if isinstance(output_size, int) else tuple(output_size)
-    if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in (ph, pw)):
-        raise ValueError(f"output_size must be an int >= 1 or a pair of them, got {output_size!r}")
+    ph, pw = pair(output_size, "output_size")
     return rois.to(features.dtype), ph, pw
 
 
@@ -302,8 +299,7 @@ def roi_align(
         [[2.5, 4.5], [10.5, 12.5]]
     """
     rois, PH, PW = _check_rois(features, rois, output_size)
-    if isinstance(sampling_ratio, bool) or not isinstance(sampling_ratio, int) or sampling_ratio < 1:
-        raise ValueError(f"sampling_ratio must be an int >= 1, got {sampling_ratio!r}")
+    check_int(sampling_ratio, "sampling_ratio")
     N, C, H, W = features.shape
     K, sr = rois.shape[0], sampling_ratio
     c = rois[:, 1:] * spatial_scale - (0.5 if aligned else 0.0)  # (K, 4) in cell coordinates

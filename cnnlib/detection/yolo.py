@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import torch
 
+from cnnlib._checks import check_int, pair
 from cnnlib.detection.anchors import assign_anchors, wh_iou
 from cnnlib.detection.boxes import box_convert
 from cnnlib.detection.nms import batched_nms
@@ -40,21 +41,6 @@ __all__ = [
     "yolo_predictors", "yolo_encode", "yolo_boxes", "yolo_filter_boxes",
     "yolo_decode", "yolo_postprocess", "yolo_loss_terms", "yolo_loss",
 ]
-
-
-def _hw(image_size: int | tuple[int, int]) -> tuple[int, int]:
-    if isinstance(image_size, int) and not isinstance(image_size, bool):
-        image_size = (image_size, image_size)
-    if (not isinstance(image_size, (tuple, list)) or len(image_size) != 2
-            or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in image_size)):
-        raise ValueError(f"image_size must be a positive int or an (H, W) pair of them, got {image_size!r}")
-    return int(image_size[0]), int(image_size[1])
-
-
-def _positive_int(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return value
 
 
 def _check_anchors(anchors: object) -> torch.Tensor:
@@ -76,7 +62,7 @@ def yolo_predictors(x: torch.Tensor, num_anchors: int) -> torch.Tensor:
         >>> yolo_predictors(torch.zeros(2, 8, 8, 3 * 8), num_anchors=3).shape
         torch.Size([2, 8, 8, 3, 8])
     """
-    _positive_int(num_anchors, "num_anchors")
+    check_int(num_anchors, "num_anchors")
     if not isinstance(x, torch.Tensor) or x.dim() != 4:
         got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
         raise ValueError(f"a YOLO map must be a Tensor[N, S, S, A*(5+K)], got {got}")
@@ -163,12 +149,9 @@ def yolo_encode(
         >>> t.shape, t[1, 1].tolist()  # centre (16, 16) is the corner of cell (1, 1): b_x = b_y = 0
         (torch.Size([4, 4, 7]), [1.0, 0.0, 0.0, 1.0, 1.0, 0.0, 1.0])
     """
-    if isinstance(grid_size, (tuple, list)) and len(grid_size) == 2:
-        Sy, Sx = (_positive_int(v, "grid_size") for v in grid_size)
-    else:
-        Sy = Sx = _positive_int(grid_size, "grid_size")
-    K = _positive_int(num_classes, "num_classes")
-    H, W = _hw(image_size)
+    Sy, Sx = pair(grid_size, "grid_size")
+    K = check_int(num_classes, "num_classes")
+    H, W = pair(image_size, "image_size")
     anchors = _check_anchors(anchors)
     if isinstance(boxes, (list, tuple)):
         if not isinstance(labels, (list, tuple)) or len(labels) != len(boxes):
@@ -200,7 +183,7 @@ def yolo_boxes(
     """
     anchors = _check_anchors(anchors)
     p = yolo_predictors(pred, anchors.shape[0])  # (N, S, S, A, 5+K)
-    H, W = _hw(image_size)
+    H, W = pair(image_size, "image_size")
     Sy, Sx = p.shape[1], p.shape[2]
     anc = anchors.to(device=p.device, dtype=p.dtype)
     cols = torch.arange(Sx, device=p.device, dtype=p.dtype)
@@ -310,7 +293,7 @@ def yolo_postprocess(
         [1]
     """
     if max_detections is not None:
-        _positive_int(max_detections, "max_detections")
+        check_int(max_detections, "max_detections")
     out = []
     for boxes, scores, labels in yolo_decode(pred, anchors, conf_threshold, image_size):
         keep = batched_nms(boxes, scores, labels, iou_threshold)[:max_detections]

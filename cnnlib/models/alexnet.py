@@ -20,7 +20,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from cnnlib.models._checks import check_float, check_images, check_int, check_int_list, min_input_size
+from cnnlib._checks import check_float, check_images, check_int, check_int_list
+from cnnlib.ops.sizes import min_input_size
 
 __all__ = ["AlexNet", "alexnet", "alexnet_small"]
 

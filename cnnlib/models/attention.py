@@ -19,7 +19,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from cnnlib.models._checks import check_4d, check_images, check_int
+from cnnlib._checks import check_4d, check_images, check_int
 
 __all__ = ["SqueezeExcitation", "ChannelAttention", "SpatialAttention", "CBAM"]
 

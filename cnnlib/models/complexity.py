@@ -26,6 +26,8 @@ from collections.abc import Mapping, Sequence
 import torch
 from torch import nn
 
+from cnnlib._checks import check_int, check_int_list
+
 __all__ = ["count_params", "count_macs", "complexity_table"]
 
 
@@ -92,12 +94,7 @@ def count_macs(model: nn.Module, input_shape: Sequence[int], batch_size: int = 1
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
-    shape = tuple(input_shape)
-    if len(shape) == 0 or any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in shape):
-        raise ValueError(f"input_shape must be non-empty positive ints, got {tuple(input_shape)}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-    shape = (batch_size, *shape)
+    shape = (check_int(batch_size, "batch_size"), *check_int_list(tuple(input_shape), "input_shape"))
     if device is None:
         first = next(model.parameters(), None)
         device = first.device if first is not None else torch.device("cpu")

@@ -24,9 +24,9 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from cnnlib.models._checks import check_choice, check_float, check_images, check_int, check_int_list
+from cnnlib._checks import check_choice, check_float, check_images, check_int, check_int_list
 from cnnlib.models.attention import SqueezeExcitation
-from cnnlib.models.layers import Conv2dNormActivation
+from cnnlib.models.layers import Conv2dNormActivation, init_weights
 from cnnlib.models.mobilenet import make_divisible
 
 __all__ = ["StochasticDepth", "MBConv", "EfficientNet", "EFFICIENTNET_B0_CONFIG", "EFFICIENTNET_PARAMS",
@@ -232,18 +232,7 @@ class EfficientNet(nn.Module):
         self.features = nn.Sequential(*layers)
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Sequential(nn.Dropout(dropout), nn.Linear(self.last_channel, num_classes))
-        for m in self.modules():  # torchvision's initialisation
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out")
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.Linear):
-                bound = 1.0 / math.sqrt(m.out_features)
-                nn.init.uniform_(m.weight, -bound, bound)
-                nn.init.zeros_(m.bias)
+        init_weights(self, linear="uniform")  # torchvision's initialisation
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_images(x, "EfficientNet", self.in_channels, self.min_input_size)

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from cnnlib.models._checks import check_float, check_images, check_int, check_int_list
+from cnnlib._checks import check_float, check_images, check_int, check_int_list
 
 __all__ = ["InceptionModule", "NaiveInceptionModule", "InceptionNet", "INCEPTION_SMALL_CONFIG",
            "inception_small"]

@@ -4,17 +4,22 @@
 convolution (batch norm's own shift makes a conv bias redundant; Ioffe & Szegedy, 2015,
 section 3.2), batch normalisation, then an activation. It is an ``nn.Sequential`` so its
 parameters are named ``0.weight``, ``1.weight``, ``1.bias`` as in torchvision.
+:func:`init_weights` is torchvision's initialisation of the networks built from it (and VGG's).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 from torch import nn
 
-from cnnlib.models._checks import check_int
+from cnnlib._checks import check_choice, check_int
 
-__all__ = ["Conv2dNormActivation"]
+__all__ = ["Conv2dNormActivation", "init_weights", "LINEAR_INITS"]
+
+#: The ``linear`` schemes :func:`init_weights` accepts (``None``: keep PyTorch's default).
+LINEAR_INITS = ("normal", "uniform", None)
 
 
 class Conv2dNormActivation(nn.Sequential):
@@ -63,3 +68,48 @@ class Conv2dNormActivation(nn.Sequential):
             layers.append(activation())
         super().__init__(*layers)
         self.c_in, self.c_out, self.stride = c_in, c_out, stride
+
+
+def init_weights(model: nn.Module, linear: str | None = "normal") -> None:
+    """torchvision's initialisation of the chapter's CNNs, in place.
+
+    Every ``Conv2d`` gets He initialisation (He et al., 2015) with ``fan_out`` mode and a zero
+    bias; every ``BatchNorm2d`` the identity (weight 1, bias 0); every ``Linear``, by ``linear``:
+
+    - ``"normal"``: weights ``N(0, 0.01^2)``, zero bias (VGG, MobileNet);
+    - ``"uniform"``: weights ``U(-1/sqrt(out_features), 1/sqrt(out_features))``, zero bias
+      (EfficientNet);
+    - ``None``: left at PyTorch's default (ResNet).
+
+    Args:
+        model (nn.Module): the network; its modules are visited in ``model.modules()`` order.
+        linear (str | None): one of :data:`LINEAR_INITS`.
+
+    Raises:
+        TypeError: if ``model`` is not an ``nn.Module``.
+        ValueError: for an unknown ``linear``.
+
+    Example:
+        >>> net = nn.Sequential(nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.Flatten(), nn.Linear(4, 2))
+        >>> init_weights(net)
+        >>> net[0].bias.abs().sum().item(), net[1].weight.mean().item(), net[3].bias.abs().sum().item()
+        (0.0, 1.0, 0.0)
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+    check_choice(linear, "linear", LINEAR_INITS)
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.Linear) and linear is not None:
+            if linear == "normal":
+                nn.init.normal_(m.weight, 0, 0.01)
+            else:
+                bound = 1.0 / math.sqrt(m.out_features)
+                nn.init.uniform_(m.weight, -bound, bound)
+            nn.init.zeros_(m.bias)

@@ -27,7 +27,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from cnnlib.models._checks import check_choice, check_images, check_int
+from cnnlib._checks import check_choice, check_images, check_int
 
 __all__ = ["LeNet5"]
 

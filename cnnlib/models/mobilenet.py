@@ -23,8 +23,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from cnnlib.models._checks import check_choice, check_float, check_images, check_int, check_int_list
-from cnnlib.models.layers import Conv2dNormActivation
+from cnnlib._checks import check_choice, check_float, check_images, check_int, check_int_list
+from cnnlib.models.layers import Conv2dNormActivation, init_weights
 
 __all__ = ["DepthwiseSeparableConv", "MobileNetV1", "MOBILENET_V1_CONFIG", "mobilenet_v1",
            "mobilenet_v1_small", "make_divisible", "InvertedResidual", "MobileNetV2",
@@ -277,15 +277,7 @@ class MobileNetV2(nn.Module):
         self.features = nn.Sequential(*layers)
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Sequential(nn.Dropout(dropout), nn.Linear(self.last_channel, num_classes))
-        for m in self.modules():  # torchvision's initialisation
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out")
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.Linear):
-                nn.init.normal_(m.weight, 0, 0.01)
-                nn.init.zeros_(m.bias)
+        init_weights(self, linear="normal")  # torchvision's initialisation
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_images(x, "MobileNetV2", self.in_channels, self.min_input_size)

@@ -27,7 +27,9 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from cnnlib.models._checks import check_choice, check_images, check_int, check_int_list, min_input_size
+from cnnlib._checks import check_choice, check_images, check_int, check_int_list
+from cnnlib.models.layers import init_weights
+from cnnlib.ops.sizes import min_input_size
 
 __all__ = ["BasicBlock", "Bottleneck", "ResNet", "resnet18", "resnet34", "resnet50", "resnet101",
            "resnet152", "resnet_small"]
@@ -216,12 +218,7 @@ class ResNet(nn.Module):
         self.fc = nn.Linear(c, num_classes)
         self.depth = 1 + sum(layers) * (2 if block is BasicBlock else 3) + 1
         self.min_input_size = min_input_size(ops)
-        for m in self.modules():  # torchvision's initialisation
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
+        init_weights(self, linear=None)  # torchvision's initialisation; the FC layer keeps PyTorch's
         if zero_init_residual:
             for m in self.modules():
                 if isinstance(m, (BasicBlock, Bottleneck)):

@@ -21,7 +21,9 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from cnnlib.models._checks import check_float, check_images, check_int, min_input_size
+from cnnlib._checks import check_float, check_images, check_int
+from cnnlib.models.layers import init_weights
+from cnnlib.ops.sizes import min_input_size
 
 __all__ = ["VGG", "VGG_CONFIGS", "VGG_SMALL_CONFIG", "vgg11", "vgg13", "vgg16", "vgg19", "vgg_small"]
 
@@ -108,20 +110,7 @@ class VGG(nn.Module):
             nn.Linear(hidden, num_classes),
         )
         self.min_input_size = min_input_size([(2, 2, 0, 1)] * config.count("M"))
-        self._init_weights()
-
-    def _init_weights(self) -> None:
-        """torchvision's initialisation: He (fan-out) for convs, N(0, 0.01) for FC layers."""
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.Linear):
-                nn.init.normal_(m.weight, 0, 0.01)
-                nn.init.zeros_(m.bias)
+        init_weights(self, linear="normal")  # torchvision's: He (fan-out) for convs, N(0, 0.01) for FC
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_images(x, "VGG", self.in_channels, self.min_input_size)

@@ -2,7 +2,8 @@
 
 Chapter 1 of the book imports everything from here. One concept per module:
 
-- :mod:`~cnnlib.ops.sizes`: output sizes, "same"/"full" padding, parameter counts.
+- :mod:`~cnnlib.ops.sizes`: output sizes, the smallest input of a chain, "same"/"full" padding,
+  parameter counts.
 - :mod:`~cnnlib.ops.padding`: :func:`pad2d` with zeros, reflect, replicate, circular.
 - :mod:`~cnnlib.ops.unfold`: :func:`im2col` and its adjoint :func:`col2im`.
 - :mod:`~cnnlib.ops.conv`: convolution by loops, im2col + GEMM and FFT, a dispatcher, 1-D.
@@ -28,11 +29,12 @@ from cnnlib.ops.conv_backward import Conv2dFunction, conv2d_backward, conv2d_man
 from cnnlib.ops.correlate import convolve2d, correlate2d
 from cnnlib.ops.filters import EDGE_KERNELS, edge_kernel, gabor_bank, gabor_kernel
 from cnnlib.ops.local import locally_connected2d, tiled_conv2d
-from cnnlib.ops.padding import pad2d
+from cnnlib.ops.padding import PADDING_MODES, pad2d
 from cnnlib.ops.pool import POOL_MODES, global_avg_pool2d, pool2d, pool2d_backward
 from cnnlib.ops.receptive_field import RF, receptive_field
 from cnnlib.ops.sizes import (
     conv_output_size,
+    min_input_size,
     count_params_conv,
     count_params_dense,
     count_params_local,
@@ -44,10 +46,10 @@ from cnnlib.ops.unfold import col2im, im2col
 
 __all__ = [
     # sizes
-    "conv_output_size", "same_padding", "full_padding",
+    "conv_output_size", "min_input_size", "same_padding", "full_padding",
     "count_params_dense", "count_params_conv", "count_params_local", "count_params_tiled",
     # padding, unfold
-    "pad2d", "im2col", "col2im",
+    "PADDING_MODES", "pad2d", "im2col", "col2im",
     # convolution
     "METHODS", "conv2d_naive", "conv2d_im2col", "conv2d_fft", "conv2d", "conv1d",
     "convolve2d", "correlate2d",

@@ -18,7 +18,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from cnnlib.ops._checks import check_bias, check_choice, check_int, check_like, check_tensor
+from cnnlib._checks import check_bias, check_choice, check_int, check_like, check_tensor
 from cnnlib.ops.unfold import _geometry, im2col
 
 __all__ = ["conv2d_naive", "conv2d_im2col", "conv2d_fft", "conv2d", "conv1d", "METHODS"]
@@ -121,14 +121,7 @@ def conv2d_im2col(
     memory, since ``cols`` repeats each input pixel up to ``kH*kW`` times.
 
     Args:
-        x (Tensor[N, C_in, H, W]): images.
-        weight (Tensor[C_out, C_in/groups, kH, kW]): kernels, dtype and device of ``x``.
-        bias (Tensor[C_out] | None): one bias per output channel.
-        stride (int | tuple[int, int]): step between receptive fields.
-        padding (int | tuple[int, int]): ``(ph, pw)`` added on each side.
-        dilation (int | tuple[int, int]): spacing between kernel taps.
-        groups (int): split the channels into ``groups`` independent convolutions.
-        padding_mode (str): ``"zeros"``, ``"reflect"``, ``"replicate"`` or ``"circular"``.
+        x, weight, bias, stride, padding, dilation, groups, padding_mode: as :func:`conv2d_naive`.
 
     Returns:
         Tensor[N, C_out, H_out, W_out]
@@ -172,13 +165,7 @@ def conv2d_fft(
 
     Args:
         x (Tensor[N, C_in, H, W]): images, floating point (``torch.fft`` needs it).
-        weight (Tensor[C_out, C_in/groups, kH, kW]): kernels, dtype and device of ``x``.
-        bias (Tensor[C_out] | None): one bias per output channel.
-        stride (int | tuple[int, int]): step between receptive fields.
-        padding (int | tuple[int, int]): ``(ph, pw)`` added on each side.
-        dilation (int | tuple[int, int]): spacing between kernel taps.
-        groups (int): split the channels into ``groups`` independent convolutions.
-        padding_mode (str): ``"zeros"``, ``"reflect"``, ``"replicate"`` or ``"circular"``.
+        weight, bias, stride, padding, dilation, groups, padding_mode: as :func:`conv2d_naive`.
 
     Returns:
         Tensor[N, C_out, H_out, W_out]: equal to :func:`conv2d_naive` up to rounding.
@@ -227,14 +214,7 @@ def conv2d(
     kernel (cuDNN on NVIDIA GPUs, oneDNN on CPUs). All four return the same values.
 
     Args:
-        x (Tensor[N, C_in, H, W]): images.
-        weight (Tensor[C_out, C_in/groups, kH, kW]): kernels, dtype and device of ``x``.
-        bias (Tensor[C_out] | None): one bias per output channel.
-        stride (int | tuple[int, int]): step between receptive fields.
-        padding (int | tuple[int, int]): ``(ph, pw)`` added on each side.
-        dilation (int | tuple[int, int]): spacing between kernel taps.
-        groups (int): split the channels into ``groups`` independent convolutions.
-        padding_mode (str): ``"zeros"``, ``"reflect"``, ``"replicate"`` or ``"circular"``.
+        x, weight, bias, stride, padding, dilation, groups, padding_mode: as :func:`conv2d_naive`.
         method (str): one of :data:`METHODS`.
 
     Returns:
@@ -250,13 +230,10 @@ def conv2d(
         [True, True, True, True]
     """
     check_choice(method, "method", METHODS)
-    if method == "naive":
-        return conv2d_naive(x, weight, bias, stride, padding, dilation, groups, padding_mode)
-    if method == "im2col":
-        return conv2d_im2col(x, weight, bias, stride, padding, dilation, groups, padding_mode)
-    if method == "fft":
-        return conv2d_fft(x, weight, bias, stride, padding, dilation, groups, padding_mode)
-    xp, s, d, _ = _prepare(x, weight, bias, stride, padding, dilation, groups, padding_mode)
+    args = (x, weight, bias, stride, padding, dilation, groups, padding_mode)
+    if method != "torch":
+        return {"naive": conv2d_naive, "im2col": conv2d_im2col, "fft": conv2d_fft}[method](*args)
+    xp, s, d, _ = _prepare(*args)
     return F.conv2d(xp, weight, bias, s, 0, d, groups)
 
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import torch
 
-from cnnlib.ops._checks import check_bias, check_like, check_tensor, pair
+from cnnlib._checks import check_bias, check_like, check_tensor, pair
 from cnnlib.ops.conv import conv2d_im2col
 from cnnlib.ops.unfold import col2im, im2col
 

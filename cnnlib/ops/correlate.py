@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import torch
 
-from cnnlib.ops._checks import check_choice, check_like, check_tensor
+from cnnlib._checks import check_choice, check_like, check_tensor
 from cnnlib.ops.conv import conv2d_im2col
 
 __all__ = ["convolve2d", "correlate2d"]

@@ -21,6 +21,8 @@ from collections.abc import Sequence
 
 import torch
 
+from cnnlib._checks import check_float, check_int
+
 __all__ = ["EDGE_KERNELS", "edge_kernel", "gabor_kernel", "gabor_bank"]
 
 _EDGES = {
@@ -64,22 +66,6 @@ def edge_kernel(
     return torch.tensor(_EDGES[name], dtype=dtype, device=device)
 
 
-def _positive(value: object, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}")
-    if not value > 0:
-        raise ValueError(f"{name} must be > 0, got {value!r}")
-    return float(value)
-
-
-def _size(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
-    if value < 1:
-        raise ValueError(f"{name} must be >= 1, got {value}")
-    return value
-
-
 def gabor_kernel(
     size: int,
     sigma: float,
@@ -113,8 +99,9 @@ def gabor_kernel(
         >>> g.shape, round(g[3, 3].item(), 6)  # the centre: envelope 1, cos(0) = 1
         (torch.Size([7, 7]), 1.0)
     """
-    size = _size(size, "size")
-    sigma, lambd, gamma = _positive(sigma, "sigma"), _positive(lambd, "lambd"), _positive(gamma, "gamma")
+    size = check_int(size, "size")
+    sigma, lambd = check_float(sigma, "sigma", 0.0), check_float(lambd, "lambd", 0.0)
+    gamma = check_float(gamma, "gamma", 0.0)
     r = torch.arange(size, dtype=dtype, device=device) - (size - 1) / 2  # offsets from the centre
     y, x = torch.meshgrid(r, r, indexing="ij")  # (size, size): row and column offsets
     xr = x * math.cos(theta) + y * math.sin(theta)
@@ -158,7 +145,7 @@ def gabor_bank(
         >>> gabor_bank(4, size=9).shape
         torch.Size([4, 1, 9, 9])
     """
-    n_orientations = _size(n_orientations, "n_orientations")
+    n_orientations = check_int(n_orientations, "n_orientations")
     if isinstance(lambdas, (int, float)) or len(lambdas) == 0:
         raise ValueError(f"lambdas must be a non-empty sequence of wavelengths, got {lambdas!r}")
     kernels = [gabor_kernel(size, sigma, math.pi * k / n_orientations, lam, psi, gamma, dtype, device)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import torch
 
-from cnnlib.ops._checks import check_bias, check_like, check_tensor, pair
+from cnnlib._checks import check_bias, check_like, check_tensor, pair
 from cnnlib.ops.sizes import conv_output_size
 
 __all__ = ["locally_connected2d", "tiled_conv2d"]

@@ -20,9 +20,12 @@ from collections.abc import Sequence
 
 import torch
 
-from cnnlib.ops._checks import PADDING_MODES, check_choice, check_tensor
+from cnnlib._checks import check_choice, check_tensor
 
-__all__ = ["pad2d"]
+__all__ = ["PADDING_MODES", "pad2d"]
+
+#: The ``mode`` names :func:`pad2d` accepts (and ``padding_mode`` of the convolutions).
+PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
 def _as_four(padding: int | Sequence[int]) -> tuple[int, int, int, int]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import torch
 
-from cnnlib.ops._checks import check_choice, check_like, check_tensor, pair
+from cnnlib._checks import check_choice, check_like, check_tensor, pair
 from cnnlib.ops.padding import pad2d
 from cnnlib.ops.unfold import _offset_slice
 

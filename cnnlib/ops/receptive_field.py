@@ -18,6 +18,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from cnnlib._checks import check_int
+
 __all__ = ["RF", "receptive_field"]
 
 
@@ -60,8 +62,7 @@ def _layer(spec: Mapping | Sequence, index: int) -> tuple[int, int, int, int]:
         )
     f, s, d, p = values
     for name, v, low in (("kernel_size", f, 1), ("stride", s, 1), ("dilation", d, 1), ("padding", p, 0)):
-        if isinstance(v, bool) or not isinstance(v, int) or v < low:
-            raise ValueError(f"layer {index}: {name} must be an int >= {low}, got {v!r}")
+        check_int(v, f"layer {index}: {name}", low)
     return f, s, d, p
 
 

@@ -14,10 +14,12 @@ position, and a tiled one once per tile.
 
 from __future__ import annotations
 
-from cnnlib.ops._checks import check_int, pair
+from collections.abc import Sequence
+
+from cnnlib._checks import check_int, pair
 
 __all__ = [
-    "conv_output_size", "same_padding", "full_padding",
+    "conv_output_size", "min_input_size", "same_padding", "full_padding",
     "count_params_dense", "count_params_conv", "count_params_local", "count_params_tiled",
 ]
 
@@ -55,6 +57,33 @@ def conv_output_size(n: int, f: int, p: int = 0, s: int = 1, d: int = 1) -> int:
             f"padded by {p} on each side ({n + 2 * p} pixels)"
         )
     return (n + 2 * p - span) // s + 1
+
+
+def min_input_size(ops: Sequence[tuple[int, int, int, int]]) -> int:
+    """The smallest input size for which every op of a chain has an output of size >= 1.
+
+    Walks the chain backwards: an op with output size ``m`` needs an input of at least
+    ``(m - 1) s + d (k - 1) + 1 - 2p`` (and at least 1), since :func:`conv_output_size` is
+    non-decreasing in the input size. Networks use it to reject a too-small image before any
+    layer runs.
+
+    Args:
+        ops (Sequence[tuple[int, int, int, int]]): ``(kernel, stride, padding, dilation)`` of each
+            convolution or pooling along one axis, in the order they run.
+
+    Returns:
+        int: the smallest input size (>= 1; 1 for an empty chain).
+
+    Example:
+        >>> min_input_size([(2, 2, 0, 1)] * 5)  # five 2x2 max pools, as in VGG
+        32
+        >>> min_input_size([(5, 1, 0, 1), (5, 1, 0, 1)])  # two valid 5x5 convolutions
+        9
+    """
+    need = 1
+    for k, s, p, d in reversed(ops):
+        need = max(1, (need - 1) * s + d * (k - 1) + 1 - 2 * p)
+    return need
 
 
 def same_padding(f: int, d: int = 1) -> tuple[int, int]:

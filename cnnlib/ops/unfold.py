@@ -19,8 +19,8 @@ from collections.abc import Sequence
 
 import torch
 
-from cnnlib.ops._checks import PADDING_MODES, check_choice, check_tensor, pair
-from cnnlib.ops.padding import pad2d
+from cnnlib._checks import check_choice, check_tensor, pair
+from cnnlib.ops.padding import PADDING_MODES, pad2d
 from cnnlib.ops.sizes import conv_output_size
 
 __all__ = ["im2col", "col2im"]

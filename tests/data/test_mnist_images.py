@@ -57,7 +57,7 @@ def test_loaders_with_worker_processes_give_the_same_batches():
 
 
 def test_loader_argument_errors():
-    with pytest.raises(ValueError, match="batch_size must be a positive int"):
+    with pytest.raises(ValueError, match="batch_size must be >= 1"):
         mnist_loaders(batch_size=0)
 
 

@@ -128,7 +128,7 @@ def test_collate_handles_different_numbers_of_boxes():
 
 
 def test_validation_errors():
-    with pytest.raises(ValueError, match="image_size must be an int >= 16"):
+    with pytest.raises(ValueError, match="image_size must be >= 16"):
         ShapesConfig(image_size=8)
     with pytest.raises(ValueError, match="min_size <= max_size"):
         ShapesConfig(min_size=0.5, max_size=0.2)
@@ -138,7 +138,7 @@ def test_validation_errors():
         ShapesConfig(min_visible=0)
     with pytest.raises(ValueError, match="noise"):
         ShapesConfig(noise=(0.2, 0.1))
-    with pytest.raises(ValueError, match="n must be an int >= 0"):
+    with pytest.raises(ValueError, match="n must be >= 0"):
         ShapesDataset(-1)
     with pytest.raises(ValueError, match="seed must be an int >= 0"):
         ShapesDataset(3, seed=-2)

@@ -1,9 +1,10 @@
 """Tests for cnnlib.detection.metrics: precision-recall, AP (all-point and 101-point), COCO mAP.
 
-Reference: ``pycocotools.cocoeval.COCOeval`` (bbox) on the same random predictions, written as
-COCO JSON dicts in this file (several seeds, with misses, duplicates, wrong classes, score ties,
-images without ground truth, a class without ground truth and an image over maxDets), equal to
-1e-6; hand-computed precision-recall curves and APs; COCO's matching rules case by case.
+Reference: ``pycocotools.cocoeval.COCOeval`` (bbox) on the same random predictions (several
+seeds, with misses, duplicates, wrong classes, score ties, images without ground truth, a class
+without ground truth and an image over maxDets), equal to 1e-6, handed over by
+:func:`cnnlib.detection.coco_eval` (checked by hand cases in test_cocoeval.py); hand-computed
+precision-recall curves and APs; COCO's matching rules case by case.
 """
 
 import contextlib
@@ -14,11 +15,11 @@ import random
 import numpy as np
 import pytest
 import torch
-from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
 from cnnlib.detection import (
-    COCO_IOU_THRESHOLDS, ap_from_curve, average_precision, mean_average_precision, precision_recall_curve,
+    COCO_IOU_THRESHOLDS, ap_from_curve, average_precision, coco_eval, mean_average_precision,
+    precision_recall_curve,
 )
 
 
@@ -48,32 +49,6 @@ def random_scene(seed, n_images=8, n_classes=3, dtype=torch.float64):
         preds.append({"boxes": torch.tensor(pb, dtype=dtype).view(-1, 4), "scores": torch.tensor(ps, dtype=dtype),
                       "labels": torch.tensor(pl, dtype=torch.long)})
     return preds, targets
-
-
-def coco_eval(preds, targets, iou_thrs=None):
-    """Run pycocotools on the same boxes (as float64 COCO xywh); return the COCOeval object."""
-    images, anns, results = [], [], []
-    cats = sorted({int(v) for d in preds + targets for v in d["labels"].tolist()})
-    for i, (p, t) in enumerate(zip(preds, targets)):
-        images.append({"id": i + 1, "width": 100, "height": 100, "file_name": f"{i}.png"})
-        for box, label in zip(t["boxes"].double().tolist(), t["labels"].tolist()):
-            w, h = box[2] - box[0], box[3] - box[1]
-            anns.append({"id": len(anns) + 1, "image_id": i + 1, "category_id": label, "bbox": [box[0], box[1], w, h],
-                         "area": w * h, "iscrowd": 0})
-        for box, score, label in zip(p["boxes"].double().tolist(), p["scores"].double().tolist(), p["labels"].tolist()):
-            results.append({"image_id": i + 1, "category_id": label, "score": score,
-                            "bbox": [box[0], box[1], box[2] - box[0], box[3] - box[1]]})
-    with contextlib.redirect_stdout(io.StringIO()):
-        gt = COCO()
-        gt.dataset = {"images": images, "annotations": anns, "categories": [{"id": c, "name": str(c)} for c in cats]}
-        gt.createIndex()
-        E = COCOeval(gt, gt.loadRes(results), "bbox")
-        if iou_thrs is not None:
-            E.params.iouThrs = np.asarray(iou_thrs)
-        E.evaluate()
-        E.accumulate()
-        E.summarize()
-    return E
 
 
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
@@ -111,7 +86,7 @@ def test_map_with_more_detections_than_max_dets():
 def test_custom_thresholds_equal_pycocotools():
     preds, targets = random_scene(3)
     thrs = [0.3, 0.5, 0.62]
-    E = coco_eval(preds, targets, iou_thrs=thrs)
+    E = coco_eval(preds, targets, iou_thresholds=thrs)
     r = mean_average_precision(preds, targets, iou_thresholds=thrs)
     assert abs(r["map"] - E.stats[0]) <= 1e-6 and abs(r["map_50"] - E.stats[1]) <= 1e-6
     assert math.isnan(r["map_75"])

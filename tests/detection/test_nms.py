@@ -12,8 +12,7 @@ import random
 import pytest
 import torch
 
-from cnnlib.detection import batched_nms, nms, nms_naive
-from cnnlib.detection.nms import _greedy_keep, _suppression_pairs
+from cnnlib.detection import batched_nms, nms, nms_naive, nms_trace
 
 
 def iou_loop(a, b):
@@ -97,11 +96,12 @@ def test_chain_keeps_every_other_box(fn):
 
 def test_fixed_point_needs_one_round_per_link_of_a_chain():
     boxes = torch.tensor([[4.0 * i, 0, 4 * i + 16, 1] for i in range(9)])
-    rows, cols = _suppression_pairs(boxes, 0.5)
-    assert sorted(zip(rows.tolist(), cols.tolist())) == [(i, i + 1) for i in range(8)]
-    keep, rounds = _greedy_keep(rows, cols, 9)
-    assert keep.tolist() == [i % 2 == 0 for i in range(9)]
-    assert rounds == 9  # the worst case the docstring states: a chain of 9 boxes, 9 rounds
+    perm = torch.tensor([3, 0, 8, 5, 1, 7, 2, 6, 4])  # shuffle the boxes: pairs come back in boxes' indices
+    t = nms_trace(boxes[perm], torch.linspace(1, 0.1, 9)[perm], 0.5)
+    pairs = sorted((int(perm[i]), int(perm[j])) for i, j in t.pairs.tolist())
+    assert pairs == [(i, i + 1) for i in range(8)]  # neighbours overlap, the higher score first
+    assert perm[t.keep].tolist() == [0, 2, 4, 6, 8]
+    assert t.rounds == 9  # the worst case the docstring states: a chain of 9 boxes, 9 rounds
 
 
 def test_order_is_by_score_and_ties_by_index():
@@ -176,9 +176,9 @@ def test_argument_errors():
         nms(b, torch.ones(2), 0.5)
     with pytest.raises(TypeError, match="scores must be a torch.Tensor"):
         nms(b, [1, 2, 3], 0.5)
-    with pytest.raises(ValueError, match=r"iou_threshold must be in \[0, 1\], got 1.5"):
+    with pytest.raises(ValueError, match=r"iou_threshold must be in \[0.0, 1.0\], got 1.5"):
         nms(b, torch.ones(3), 1.5)
-    with pytest.raises(TypeError, match="iou_threshold must be a real number"):
+    with pytest.raises(ValueError, match=r"iou_threshold must be in \[0.0, 1.0\], got nan"):
         nms(b, torch.ones(3), float("nan"))
     with pytest.raises(TypeError, match="idxs must hold integer"):
         batched_nms(b, torch.ones(3), torch.ones(3), 0.5)

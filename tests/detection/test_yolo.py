@@ -282,7 +282,7 @@ def test_validation_errors():
         yolo_encode(b, l, 8, torch.ones(3), 3)
     with pytest.raises(ValueError, match="finite and positive"):
         yolo_encode(b, l, 8, torch.tensor([[1.0, 0.0]]), 3)
-    with pytest.raises(ValueError, match="grid_size must be a positive int"):
+    with pytest.raises(ValueError, match="grid_size must be >= 1, got 0"):
         yolo_encode(b, l, 0, ANCHORS, 3)
     with pytest.raises(ValueError, match="image_size"):
         yolo_encode(b, l, 8, ANCHORS, 3, image_size=(64,))

@@ -2,7 +2,8 @@
 
 Reference: the rules of the developers' guide for graded notebooks (one graded function per
 solution cell, a markdown task before it, a test cell after it with hidden tests, every other
-cell locked, kernel ``python3``), the graded signatures of the course specification (copied into
+cell locked, kernel ``python3``, one text of the forbidden-kernel guard ``class Forbid`` in every
+hidden test), the graded signatures of the course specification (copied into
 ``assignments.py``), and nbgrader's cell metadata format (schema 3).
 """
 
@@ -108,3 +109,24 @@ def test_mutants_apply_and_cover_every_graded_function(a: Assignment):
         ast.parse(strip_markers(mutated))
     uncovered = set(sources) - {m.cell for m in a.mutants}
     assert not uncovered, f"graded functions without a mutant: {sorted(uncovered)}"
+
+
+def test_every_copy_of_the_forbidden_kernel_guard_is_the_same():
+    """The hidden tests paste ``class Forbid`` into each cell (students' kernels see no shared file):
+    the copies must not drift apart, so a fix to one is a fix to all."""
+    copies = {}
+    for a in ASSIGNMENTS:
+        for cell in source_notebook(a).cells:
+            if cell.cell_type != "code" or "class Forbid" not in cell.source:
+                continue
+            tree = ast.parse(cell.source)
+            found = [ast.get_source_segment(cell.source, n) for n in ast.walk(tree)
+                     if isinstance(n, ast.ClassDef) and n.name == "Forbid"]
+            assert len(found) == 1, f"{a.name}/{grade_id(cell)}: expected one class Forbid, found {len(found)}"
+            copies[f"{a.name}/{grade_id(cell)}"] = found[0]
+    assert copies, "no hidden test defines class Forbid"
+    variants = {}
+    for where, source in copies.items():
+        variants.setdefault(source, []).append(where)
+    assert len(variants) == 1, "class Forbid differs between hidden-test cells: " + "; ".join(
+        f"variant {i} in {places[:3]}{' ...' if len(places) > 3 else ''}" for i, places in enumerate(variants.values()))

@@ -3,10 +3,12 @@
 Reference: the output shapes of ``torch.nn.functional.conv2d`` itself over a grid of
 (n, f, p, s, d), PyTorch's ``padding="same"``, ``sum(p.numel())`` of real ``nn.Linear`` and
 ``nn.Conv2d`` layers, the weight shapes ``locally_connected2d``/``tiled_conv2d`` accept, and seed
-000's worked example (27,000,100 and 7,600 parameters).
+000's worked example (27,000,100 and 7,600 parameters). The smallest input of a chain of
+convolutions is found by brute force, running ``F.conv2d`` on growing inputs on the meta device.
 """
 
 import itertools
+import random
 
 import pytest
 import torch
@@ -15,7 +17,7 @@ from torch import nn
 
 from cnnlib.ops import (
     conv_output_size, count_params_conv, count_params_dense, count_params_local, count_params_tiled,
-    full_padding, locally_connected2d, same_padding, tiled_conv2d,
+    full_padding, locally_connected2d, min_input_size, same_padding, tiled_conv2d,
 )
 
 
@@ -96,3 +98,32 @@ def test_errors_name_the_argument():
         count_params_conv((3, 3, 3), 1, 1)
     with pytest.raises(ValueError, match="output_size must be >= 1"):
         count_params_local(3, 1, 1, 0)
+
+
+def _runs(n, ops):
+    x = torch.zeros(1, 1, n, n, device="meta")  # the meta device runs PyTorch's shape checks only
+    try:
+        for k, s, p, d in ops:
+            x = F.conv2d(x, torch.zeros(1, 1, k, k, device="meta"), stride=s, padding=p, dilation=d)
+    except RuntimeError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_min_input_size_is_the_smallest_size_pytorch_accepts(seed):
+    rng = random.Random(seed)
+    ops = []
+    for _ in range(rng.randint(1, 5)):
+        k, d = rng.choice([1, 2, 3, 5, 7, 11]), rng.choice([1, 1, 2])
+        ops.append((k, rng.choice([1, 2, 3, 4]), rng.randint(0, (k - 1) * d // 2), d))
+    brute = next(n for n in range(1, 400) if _runs(n, ops))
+    assert min_input_size(ops) == brute
+    assert all(_runs(n, ops) for n in range(brute, brute + 5))  # and every larger size works
+
+
+def test_min_input_size_hand_cases():
+    assert min_input_size([]) == 1
+    assert min_input_size([(2, 2, 0, 1)] * 5) == 32           # VGG: five 2x2 pools
+    assert min_input_size([(3, 2, 1, 1)] * 10) == 1           # padded stride-2 convs never empty a map
+    assert min_input_size([(5, 1, 0, 1), (5, 1, 0, 1)]) == 9  # two valid 5x5 convolutions
