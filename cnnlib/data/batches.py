@@ -16,6 +16,8 @@ from collections.abc import Iterator
 
 import torch
 
+from cnnlib._checks import check_int
+
 __all__ = ["ShuffledBatches", "RandomBatches"]
 
 
@@ -26,8 +28,7 @@ def _tensors(tensors: tuple, batch_size) -> int:
     n = len(tensors[0])
     if any(len(t) != n for t in tensors) or n == 0:
         raise ValueError(f"the tensors must have the same number of rows, at least one; got {[len(t) for t in tensors]}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    check_int(batch_size, "batch_size")
     return n
 
 
@@ -88,8 +89,7 @@ class RandomBatches:
     def __init__(self, *tensors: torch.Tensor, batch_size: int, num_batches: int,
                  generator: torch.Generator | None = None):
         self.n = _tensors(tensors, batch_size)
-        if isinstance(num_batches, bool) or not isinstance(num_batches, int) or num_batches < 1:
-            raise ValueError(f"num_batches must be a positive int, got {num_batches!r}")
+        check_int(num_batches, "num_batches")
         self.tensors, self.batch_size, self.num_batches = tensors, batch_size, num_batches
         self.generator = generator if generator is not None else torch.Generator().manual_seed(0)
 

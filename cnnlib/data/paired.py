@@ -30,7 +30,8 @@ import torch
 import torch.nn.functional as F
 
 from cnnlib.data import augment
-from cnnlib.data.augment import _images, _range, _size, _uniform
+from cnnlib._checks import as_image_batch, pair
+from cnnlib.data.augment import _range, _uniform
 from cnnlib.ops import pad2d
 
 __all__ = ["Augmented", "RandomHorizontalFlip", "RandomVerticalFlip", "RandomCrop", "RandomResizedCrop",
@@ -136,7 +137,7 @@ class _Paired:
     def __call__(self, image: torch.Tensor, mask: torch.Tensor | None = None, boxes=None, labels=None):
         if mask is None and boxes is None and labels is None:
             return self._plain(image)
-        xb, single = _images(image, "image")
+        xb, single = as_image_batch(image, "image")
         N, _, H, W = xb.shape
         blist, llist = _box_list(boxes, labels, N, single)
         mb = _mask_batch(mask, N, (H, W), single)
@@ -159,7 +160,7 @@ class _Paired:
         """The image alone: the parent transform of :mod:`cnnlib.data.augment`, or the same draws."""
         if isinstance(self, (augment.RandomCrop, augment.RandomAffine)):
             return super().__call__(image)  # type: ignore[misc]
-        xb, single = _images(image)
+        xb, single = as_image_batch(image)
         out = self._image(xb, self._draw(len(xb), *xb.shape[-2:]))
         return out[0] if single else out
 
@@ -294,7 +295,7 @@ class RandomResizedCrop(_Paired, augment._RandomTransform):
     """
 
     def __init__(self, size, scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3), generator=None):
-        self.size = _size(size)
+        self.size = pair(size, "size")
         for name, v in (("scale", scale), ("ratio", ratio)):
             if not (isinstance(v, (tuple, list)) and len(v) == 2):
                 raise ValueError(f"{name} must be a range (lo, hi), got {v!r}")

@@ -19,6 +19,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
+from cnnlib._checks import check_int
 from cnnlib.data.batches import ShuffledBatches
 from cnnlib.detection.scenes import scene_tensors
 from cnnlib.detection.yolo import yolo_encode, yolo_loss_terms, yolo_postprocess, yolo_predictors
@@ -56,8 +57,7 @@ class TinyYOLO(nn.Module):
                  width: int = 16):
         super().__init__()
         for name, value in (("num_classes", num_classes), ("num_anchors", num_anchors), ("width", width)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
+            check_int(value, name)
         if anchors is None:
             sides = self.stride * 4.0 ** (torch.arange(num_anchors) / max(num_anchors - 1, 1))
             anchors = torch.stack((sides, sides), dim=1)
@@ -224,9 +224,8 @@ def train_yolo(
         >>> len(h["loss"]), h["noobj"][-1] > 0
         (2, True)
     """
-    for name, value in (("epochs", epochs), ("batch_size", batch_size)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive int, got {value!r}")
+    check_int(epochs, "epochs")
+    check_int(batch_size, "batch_size")
     device = torch.device(device) if device is not None else next(model.parameters()).device
     model.to(device=device, memory_format=torch.channels_last if channels_last else torch.contiguous_format)
     step = YOLOStep(model, loss_options, flip, seed, channels_last)

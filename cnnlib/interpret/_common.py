@@ -1,6 +1,6 @@
 """Checks and helpers shared by the modules of :mod:`cnnlib.interpret` (private).
 
-``_images`` is the package's one image check; the other modules import it from here.
+``_images`` is the package's image check (the shared :func:`cnnlib._checks.as_image_batch`, detached).
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ from contextlib import contextmanager
 
 import torch
 from torch import nn
+
+from cnnlib._checks import as_image_batch
 
 
 @contextmanager
@@ -36,12 +38,5 @@ def _check_model(model: object, layers: Sequence[object] = ()) -> None:
 
 def _images(x: object, name: str = "x", allow_single: bool = True, detach: bool = True) -> tuple[torch.Tensor, bool]:
     """``(x as (N, C, H, W), whether x was one (C, H, W) image)``, detached unless ``detach=False``."""
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor of shape (N, C, H, W), got {type(x).__name__}")
-    dims = (3, 4) if allow_single else (4,)
-    if x.dim() not in dims or not x.is_floating_point():
-        shapes = "(C, H, W) or (N, C, H, W)" if allow_single else "(N, C, H, W)"
-        raise ValueError(f"{name} must be a floating-point tensor of shape {shapes}, "
-                         f"got {x.dtype} {tuple(x.shape)}")
-    xb = x[None] if x.dim() == 3 else x
-    return (xb.detach() if detach else xb), x.dim() == 3
+    xb, single = as_image_batch(x, name, allow_single)
+    return (xb.detach() if detach else xb), single

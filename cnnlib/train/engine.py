@@ -30,6 +30,7 @@ from contextlib import nullcontext
 import torch
 from torch import nn
 
+from cnnlib._checks import check_int
 from cnnlib.device import seed_everything
 from cnnlib.progress import EpochProgress
 from cnnlib.train.averaging import WeightAverage
@@ -40,11 +41,6 @@ from cnnlib.train.stopping import EarlyStopping
 __all__ = ["fit", "evaluate", "predict"]
 
 Step = Callable[[nn.Module, object, "StepContext"], Mapping[str, torch.Tensor | float]]
-
-
-def _check_positive_int(name: str, value) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
 
 
 def _device_of(model: nn.Module, device) -> torch.device:
@@ -151,7 +147,7 @@ def fit(
         learning rates.
 
     Raises:
-        ValueError: for ``epochs < 1``, an empty ``data``, a scheduler of another optimiser, an
+        TypeError / ValueError: for ``epochs`` not an int >= 1; ValueError: for an empty ``data``, a scheduler of another optimiser, an
             ``early_stopping`` metric that is never recorded, or ``amp`` float16 off CUDA.
         TypeError: if a step returns something other than a dict with a ``"loss"``.
 
@@ -167,7 +163,7 @@ def fit(
     """
     from cnnlib.train.steps import classification_step
 
-    _check_positive_int("epochs", epochs)
+    check_int(epochs, "epochs")
     if hasattr(data, "__len__") and len(data) == 0:
         raise ValueError("data is empty")
     if clip_grad_norm is not None and not clip_grad_norm > 0:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cnnlib._checks import check_int
+
 __all__ = ["EarlyStopping"]
 
 
@@ -28,8 +30,7 @@ class EarlyStopping:
     def __post_init__(self):
         if self.mode not in ("min", "max"):
             raise ValueError(f"mode must be 'min' or 'max', got {self.mode!r}")
-        if isinstance(self.patience, bool) or not isinstance(self.patience, int) or self.patience < 1:
-            raise ValueError(f"patience must be a positive int, got {self.patience!r}")
+        check_int(self.patience, "patience")
         if self.min_delta < 0:
             raise ValueError(f"min_delta must be >= 0, got {self.min_delta!r}")
 

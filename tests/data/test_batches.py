@@ -45,7 +45,7 @@ def test_errors():
         ShuffledBatches(torch.zeros(3), torch.zeros(4), batch_size=2)
     with pytest.raises(TypeError, match="need one or more tensors"):
         ShuffledBatches([1, 2], batch_size=2)
-    with pytest.raises(ValueError, match="batch_size must be a positive int"):
+    with pytest.raises(ValueError, match="batch_size must be >= 1"):
         RandomBatches(torch.zeros(3), batch_size=0, num_batches=1)
-    with pytest.raises(ValueError, match="num_batches must be a positive int"):
+    with pytest.raises(ValueError, match="num_batches must be >= 1"):
         RandomBatches(torch.zeros(3), batch_size=1, num_batches=0)

@@ -187,7 +187,7 @@ def test_evaluate_and_predict_match_a_hand_loop():
 
 def test_errors_name_what_is_wrong():
     train, _ = separable()
-    with pytest.raises(ValueError, match="epochs must be a positive int"):
+    with pytest.raises(ValueError, match="epochs must be >= 1"):
         fit(nn.Linear(2, 2), train, epochs=0)
     with pytest.raises(ValueError, match="data is empty"):
         fit(nn.Linear(2, 2), DataLoader(TensorDataset(torch.zeros(0, 2), torch.zeros(0).long())))
@@ -210,7 +210,7 @@ def test_errors_name_what_is_wrong():
     manual.manual_optimization = True
     with pytest.raises(ValueError, match="optimises itself"):
         fit(net, train, step=manual, optimizer=torch.optim.SGD(net.parameters(), 0.1), progress=False)
-    with pytest.raises(ValueError, match="patience must be a positive int"):
+    with pytest.raises(ValueError, match="patience must be >= 1"):
         EarlyStopping(patience=0)
 
 
