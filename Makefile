@@ -83,6 +83,7 @@ robustness: $(STAMP)
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/conv.py
 	$(BIN)/python benchmarks/detection.py
+	$(BIN)/python benchmarks/train_amp.py
 
 constraints: $(STAMP)
 	{ head -3 constraints.txt; $(BIN)/python -m pip freeze --exclude-editable | sed 's/^torch==\(.*\)+cpu/torch==\1/'; } > constraints.new && mv constraints.new constraints.txt
