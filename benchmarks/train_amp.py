@@ -26,7 +26,6 @@ import time
 from pathlib import Path
 
 import torch
-from torch import nn
 
 from cnnlib.detection import TinyYOLO, YOLOStep
 from cnnlib.models import LeNet5
@@ -38,8 +37,6 @@ RESULTS = Path(__file__).parent / "results"
 
 class Timed:
     """Wraps a step: records the wall time between consecutive calls (one optimiser step each)."""
-
-    manual_optimization = False
 
     def __init__(self, step, sync):
         self.step, self.sync, self.stamps = step, sync, []

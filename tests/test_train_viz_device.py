@@ -9,8 +9,6 @@ matplotlib.use("Agg")
 
 import pytest
 import torch
-from torch import nn
-from torch.utils.data import DataLoader, TensorDataset
 
 import cnnlib
 from cnnlib.train import History, fit

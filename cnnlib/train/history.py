@@ -65,7 +65,7 @@ class History:
     @property
     def names(self) -> list[str]:
         """The recorded metric names (training first, then validation)."""
-        return sorted(self.metrics, key=lambda k: (k.startswith("val_"), list(self.metrics).index(k)))
+        return [k for k in self.metrics if not k.startswith("val_")] + [k for k in self.metrics if k.startswith("val_")]
 
     def __getitem__(self, name: str) -> list[float | None]:
         if name not in self.metrics:

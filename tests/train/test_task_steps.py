@@ -7,7 +7,6 @@ stepped in turn from the same noise), the Bernoulli log-likelihood summed pixel 
 loop, and batch-hard triplet mining by a loop over anchors.
 """
 
-import copy
 import math
 
 import pytest
