@@ -39,7 +39,7 @@ from cnnlib.models.efficientnet import (
 from cnnlib.models.inception import (
     INCEPTION_SMALL_CONFIG, InceptionModule, InceptionNet, NaiveInceptionModule, inception_small,
 )
-from cnnlib.models.layers import Conv2dNormActivation, init_weights
+from cnnlib.models.layers import Conv2dNormActivation, PooledClassifier, init_weights
 from cnnlib.models.lenet import LeNet5
 from cnnlib.models.mobilenet import (
     MOBILENET_V1_CONFIG, MOBILENET_V2_CONFIG, DepthwiseSeparableConv, InvertedResidual, MobileNetV1,
@@ -76,6 +76,7 @@ __all__ = [
     "EFFICIENTNET_SMALL_CONFIG", "compound_scaling", "scale_config", "efficientnet_scaling_table",
     "efficientnet_b0", "efficientnet_b", "efficientnet_small",
     # building blocks, attention, cost
-    "Conv2dNormActivation", "init_weights", "SqueezeExcitation", "ChannelAttention", "SpatialAttention", "CBAM",
+    "Conv2dNormActivation", "PooledClassifier", "init_weights",
+    "SqueezeExcitation", "ChannelAttention", "SpatialAttention", "CBAM",
     "count_params", "count_macs", "complexity_table", "SMALL_MODELS",
 ]

@@ -26,7 +26,7 @@ from torch import nn
 
 from cnnlib._checks import check_choice, check_float, check_images, check_int, check_int_list
 from cnnlib.models.attention import SqueezeExcitation
-from cnnlib.models.layers import Conv2dNormActivation, init_weights
+from cnnlib.models.layers import Conv2dNormActivation, PooledClassifier, init_weights
 from cnnlib.models.mobilenet import make_divisible
 
 __all__ = ["StochasticDepth", "MBConv", "EfficientNet", "EFFICIENTNET_B0_CONFIG", "EFFICIENTNET_PARAMS",
@@ -178,7 +178,7 @@ class MBConv(nn.Module):
         return x + self.stochastic_depth(out) if self.use_res_connect else out
 
 
-class EfficientNet(nn.Module):
+class EfficientNet(PooledClassifier):
     """EfficientNet: 3x3 stem, MBConv stages, 1x1 conv to ``4 x`` the last width, GAP, FC.
 
     Args:
@@ -190,9 +190,6 @@ class EfficientNet(nn.Module):
         dropout (float): dropout before the FC layer, in [0, 1).
         stochastic_depth_prob (float): rises linearly from 0 to this over the blocks.
         stem_stride (int): 2 for ImageNet, 1 for 28x28 digits.
-
-    Attributes:
-        min_input_size (int): 1 (all convolutions are padded).
 
     Shape:
         ``(N, in_channels, H, W) -> (N, num_classes)``.
@@ -211,9 +208,7 @@ class EfficientNet(nn.Module):
         if len(config) == 0:
             raise ValueError("config must list at least one stage, got []")
         stages = scale_config(config, width_mult, depth_mult)
-        check_int(num_classes, "num_classes")
-        self.in_channels = check_int(in_channels, "in_channels")
-        check_float(dropout, "dropout", 0.0, 1.0, low_inclusive=True)
+        self.check_classifier_args(num_classes, in_channels, dropout)
         check_float(stochastic_depth_prob, "stochastic_depth_prob", 0.0, 1.0, low_inclusive=True)
         check_int(stem_stride, "stem_stride")
         c = stages[0][3]
@@ -228,16 +223,8 @@ class EfficientNet(nn.Module):
             layers.append(nn.Sequential(*stage))
         self.last_channel = 4 * c
         layers.append(Conv2dNormActivation(c, self.last_channel, 1, activation=nn.SiLU))
-        self.num_classes, self.min_input_size = num_classes, 1
-        self.features = nn.Sequential(*layers)
-        self.avgpool = nn.AdaptiveAvgPool2d(1)
-        self.classifier = nn.Sequential(nn.Dropout(dropout), nn.Linear(self.last_channel, num_classes))
+        self.set_features(nn.Sequential(*layers), self.last_channel)
         init_weights(self, linear="uniform")  # torchvision's initialisation
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_images(x, "EfficientNet", self.in_channels, self.min_input_size)
-        x = torch.flatten(self.avgpool(self.features(x)), 1)  # (N, 4 * C_last)
-        return self.classifier(x)                              # (N, num_classes)
 
 
 def efficientnet_b(variant: str, num_classes: int = 1000) -> EfficientNet:

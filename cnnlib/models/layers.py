@@ -12,11 +12,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+import torch
 from torch import nn
 
-from cnnlib._checks import check_choice, check_int
+from cnnlib._checks import check_choice, check_float, check_images, check_int
 
-__all__ = ["Conv2dNormActivation", "init_weights", "LINEAR_INITS"]
+__all__ = ["Conv2dNormActivation", "PooledClassifier", "init_weights", "LINEAR_INITS"]
 
 #: The ``linear`` schemes :func:`init_weights` accepts (``None``: keep PyTorch's default).
 LINEAR_INITS = ("normal", "uniform", None)
@@ -68,6 +69,43 @@ class Conv2dNormActivation(nn.Sequential):
             layers.append(activation())
         super().__init__(*layers)
         self.c_in, self.c_out, self.stride = c_in, c_out, stride
+
+
+class PooledClassifier(nn.Module):
+    """Base of the networks that end in global average pooling, dropout and one linear layer.
+
+    A subclass calls :meth:`check_classifier_args` first and :meth:`set_features` once its
+    convolutional ``features`` are built; ``forward`` (check the input, features, pool, flatten,
+    classify) is shared. The attributes keep torchvision's names (``features``, ``avgpool``,
+    ``classifier``), so the state dicts are laid out as torchvision's.
+
+    Example:
+        >>> class Tiny(PooledClassifier):
+        ...     def __init__(self):
+        ...         super().__init__()
+        ...         self.check_classifier_args(num_classes=2, in_channels=1, dropout=0.0)
+        ...         self.set_features(nn.Sequential(nn.Conv2d(1, 4, 3)), channels=4)
+        >>> Tiny()(torch.zeros(5, 1, 8, 8)).shape
+        torch.Size([5, 2])
+    """
+
+    def check_classifier_args(self, num_classes: int, in_channels: int, dropout: float) -> None:
+        """Check and store ``num_classes`` and ``in_channels`` (ints >= 1) and ``dropout`` in [0, 1)."""
+        self.num_classes = check_int(num_classes, "num_classes")
+        self.in_channels = check_int(in_channels, "in_channels")
+        self.dropout_p = check_float(dropout, "dropout", 0.0, 1.0, low_inclusive=True)
+        self.min_input_size = 1
+
+    def set_features(self, features: nn.Sequential, channels: int) -> None:
+        """Attach the feature extractor (``channels`` output channels) and the pooled linear head."""
+        self.features = features
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.classifier = nn.Sequential(nn.Dropout(self.dropout_p), nn.Linear(channels, self.num_classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_images(x, type(self).__name__, self.in_channels, self.min_input_size)
+        x = torch.flatten(self.avgpool(self.features(x)), 1)  # (N, C_last)
+        return self.classifier(x)                              # (N, num_classes)
 
 
 def init_weights(model: nn.Module, linear: str | None = "normal") -> None:

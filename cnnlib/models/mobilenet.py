@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from cnnlib._checks import check_choice, check_float, check_images, check_int, check_int_list
-from cnnlib.models.layers import Conv2dNormActivation, init_weights
+from cnnlib.models.layers import Conv2dNormActivation, PooledClassifier, init_weights
 
 __all__ = ["DepthwiseSeparableConv", "MobileNetV1", "MOBILENET_V1_CONFIG", "mobilenet_v1",
            "mobilenet_v1_small", "make_divisible", "InvertedResidual", "MobileNetV2",
@@ -88,7 +88,7 @@ MOBILENET_V1_CONFIG: list[tuple[int, int]] = [
 ]
 
 
-class MobileNetV1(nn.Module):
+class MobileNetV1(PooledClassifier):
     """MobileNet v1: a 3x3 conv stem, depthwise separable layers, global average pool, FC.
 
     Args:
@@ -99,9 +99,6 @@ class MobileNetV1(nn.Module):
         stem_channels (int): channels of the stem (before ``alpha``).
         stem_stride (int): stride of the stem (2 for ImageNet, 1 for 28x28 digits).
         dropout (float): dropout before the FC layer, in [0, 1).
-
-    Attributes:
-        min_input_size (int): 1 (all convolutions are padded).
 
     Shape:
         ``(N, in_channels, H, W) -> (N, num_classes)``.
@@ -120,12 +117,10 @@ class MobileNetV1(nn.Module):
                  config: Sequence[tuple[int, int]] = tuple(MOBILENET_V1_CONFIG),
                  stem_channels: int = 32, stem_stride: int = 2, dropout: float = 0.0) -> None:
         super().__init__()
-        check_int(num_classes, "num_classes")
-        self.in_channels = check_int(in_channels, "in_channels")
+        self.check_classifier_args(num_classes, in_channels, dropout)
         check_float(width_mult, "width_mult", 0.0)
         check_int(stem_channels, "stem_channels")
         check_int(stem_stride, "stem_stride")
-        check_float(dropout, "dropout", 0.0, 1.0, low_inclusive=True)
         if len(config) == 0:
             raise ValueError("config must list at least one (c_out, stride) layer, got []")
 
@@ -142,15 +137,7 @@ class MobileNetV1(nn.Module):
             c_out, stride = check_int_list(entry, f"config[{i}]")
             layers.append(DepthwiseSeparableConv(c, scaled(c_out, f"config[{i}]"), stride))
             c = layers[-1].c_out
-        self.num_classes, self.min_input_size = num_classes, 1
-        self.features = nn.Sequential(*layers)
-        self.avgpool = nn.AdaptiveAvgPool2d(1)
-        self.classifier = nn.Sequential(nn.Dropout(dropout), nn.Linear(c, num_classes))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_images(x, "MobileNetV1", self.in_channels, self.min_input_size)
-        x = torch.flatten(self.avgpool(self.features(x)), 1)  # (N, C_last)
-        return self.classifier(x)                              # (N, num_classes)
+        self.set_features(nn.Sequential(*layers), c)
 
 
 def mobilenet_v1(num_classes: int = 1000, width_mult: float = 1.0) -> MobileNetV1:
@@ -216,7 +203,7 @@ MOBILENET_V2_CONFIG: list[tuple[int, int, int, int]] = [
 ]
 
 
-class MobileNetV2(nn.Module):
+class MobileNetV2(PooledClassifier):
     """MobileNet v2: 3x3 stem, stages of inverted residuals, 1x1 conv to ``last_channel``, GAP, FC.
 
     Args:
@@ -228,9 +215,6 @@ class MobileNetV2(nn.Module):
         stem_stride (int): stride of the stem (2 for ImageNet, 1 for 28x28 digits).
         last_channel (int): channels of the final 1x1 convolution (scaled only when ``width_mult > 1``).
         dropout (float): dropout before the FC layer, in [0, 1).
-
-    Attributes:
-        min_input_size (int): 1 (all convolutions are padded).
 
     Shape:
         ``(N, in_channels, H, W) -> (N, num_classes)``.
@@ -250,13 +234,11 @@ class MobileNetV2(nn.Module):
                  stem_channels: int = 32, stem_stride: int = 2, last_channel: int = 1280,
                  dropout: float = 0.2) -> None:
         super().__init__()
-        check_int(num_classes, "num_classes")
-        self.in_channels = check_int(in_channels, "in_channels")
+        self.check_classifier_args(num_classes, in_channels, dropout)
         check_float(width_mult, "width_mult", 0.0)
         for name, v in (("stem_channels", stem_channels), ("stem_stride", stem_stride),
                         ("last_channel", last_channel)):
             check_int(v, name)
-        check_float(dropout, "dropout", 0.0, 1.0, low_inclusive=True)
         if len(config) == 0:
             raise ValueError("config must list at least one (t, c, n, s) stage, got []")
         c = make_divisible(stem_channels * width_mult)
@@ -273,16 +255,8 @@ class MobileNetV2(nn.Module):
                 c = c_out
         self.last_channel = make_divisible(last_channel * max(1.0, width_mult))
         layers.append(Conv2dNormActivation(c, self.last_channel, 1, activation=nn.ReLU6))
-        self.num_classes, self.min_input_size = num_classes, 1
-        self.features = nn.Sequential(*layers)
-        self.avgpool = nn.AdaptiveAvgPool2d(1)
-        self.classifier = nn.Sequential(nn.Dropout(dropout), nn.Linear(self.last_channel, num_classes))
+        self.set_features(nn.Sequential(*layers), self.last_channel)
         init_weights(self, linear="normal")  # torchvision's initialisation
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_images(x, "MobileNetV2", self.in_channels, self.min_input_size)
-        x = torch.flatten(self.avgpool(self.features(x)), 1)  # (N, last_channel)
-        return self.classifier(x)                              # (N, num_classes)
 
 
 def mobilenet_v2(num_classes: int = 1000, width_mult: float = 1.0) -> MobileNetV2:
