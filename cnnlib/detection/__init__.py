@@ -23,8 +23,8 @@ from cnnlib.detection.anchors import (
     anchor_shapes, assign_anchors, grid_anchors, kmeans_anchors, label_anchors, wh_iou,
 )
 from cnnlib.detection.boxes import (
-    BOX_FORMATS, box_area, box_convert, box_iou, clip_boxes_to_image, validate_boxes, xywh_to_xyxy,
-    xyxy_to_xywh,
+    BOX_FORMATS, box_area, box_ciou, box_convert, box_iou, clip_boxes_to_image, validate_boxes,
+    xywh_to_xyxy, xyxy_to_xywh,
 )
 from cnnlib.detection.cocoeval import coco_eval
 from cnnlib.detection.detector import TinyYOLO, YOLOStep, evaluate_detector, predict_detector, train_yolo
@@ -41,12 +41,12 @@ from cnnlib.detection.two_stage import (
 )
 from cnnlib.detection.yolo import (
     anchor_iou, yolo_boxes, yolo_decode, yolo_encode, yolo_filter_boxes, yolo_loss, yolo_loss_terms,
-    yolo_postprocess, yolo_predictors,
+    yolo_neighbour_targets, yolo_postprocess, yolo_predictors,
 )
 
 __all__ = [
     # boxes
-    "BOX_FORMATS", "box_area", "box_convert", "xywh_to_xyxy", "xyxy_to_xywh", "box_iou",
+    "BOX_FORMATS", "box_area", "box_convert", "xywh_to_xyxy", "xyxy_to_xywh", "box_iou", "box_ciou",
     "validate_boxes", "clip_boxes_to_image",
     # nms
     "nms", "nms_naive", "batched_nms", "NMSTrace", "nms_trace",
@@ -55,8 +55,8 @@ __all__ = [
     # sliding windows
     "sliding_window_naive", "fc_to_conv", "total_stride", "window_boxes",
     # yolo
-    "yolo_predictors", "anchor_iou", "yolo_encode", "yolo_boxes", "yolo_filter_boxes", "yolo_decode",
-    "yolo_postprocess", "yolo_loss_terms", "yolo_loss",
+    "yolo_predictors", "anchor_iou", "yolo_encode", "yolo_neighbour_targets", "yolo_boxes", "yolo_filter_boxes",
+    "yolo_decode", "yolo_postprocess", "yolo_loss_terms", "yolo_loss",
     "TinyYOLO", "YOLOStep", "train_yolo", "evaluate_detector", "predict_detector", "scene_tensors",
     # two-stage and one-stage pieces
     "encode_boxes", "decode_boxes", "RegionProposalNetwork", "roi_pool", "roi_align",

@@ -19,6 +19,8 @@ float16/bfloat16 boxes to float32, so areas do not overflow or lose precision.
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 __all__ = [
@@ -28,6 +30,7 @@ __all__ = [
     "xywh_to_xyxy",
     "xyxy_to_xywh",
     "box_iou",
+    "box_ciou",
     "validate_boxes",
     "clip_boxes_to_image",
 ]
@@ -260,6 +263,50 @@ def box_iou(boxes1: torch.Tensor, boxes2: torch.Tensor) -> torch.Tensor:
     dtype = torch.promote_types(b1.dtype, b2.dtype)
     inter, union = _inter_union(b1.to(dtype), b2.to(dtype))
     return _iou_from(inter, union)
+
+
+def box_ciou(boxes1: torch.Tensor, boxes2: torch.Tensor, eps: float = 1e-7) -> torch.Tensor:
+    """Complete IoU of aligned pairs of boxes (Zheng et al., AAAI 2020), the box loss of YOLOv5 and later.
+
+    ``CIoU = IoU - rho^2 / c^2 - alpha v`` where ``rho`` is the distance between the two centres,
+    ``c`` the diagonal of the smallest box enclosing both, ``v = (4 / pi^2) (atan(w2 / h2) -
+    atan(w1 / h1))^2`` measures how much the aspect ratios differ and ``alpha = v / (1 - IoU +
+    v)`` weighs it (treated as a constant, as the paper does). ``1 - CIoU`` is a loss in
+    ``[0, 3)`` that, unlike ``1 - IoU``, still has a gradient when the boxes do not overlap (the
+    centre term pulls them together) and is 0 only for identical boxes. It is invariant to the
+    scale of the coordinates, so boxes may be in pixels or in grid cells.
+
+    Args:
+        boxes1 (Tensor[N, 4]): e.g. predicted boxes, ``(x1, y1, x2, y2)`` with positive sizes.
+        boxes2 (Tensor[N, 4]): the boxes they are compared with, one for one.
+        eps (float): keeps divisions finite for degenerate boxes.
+
+    Returns:
+        Tensor[N]: ``CIoU(boxes1[i], boxes2[i])`` in ``(-1.5, 1]``, differentiable.
+
+    Raises:
+        ValueError: if the two are not ``Tensor[N, 4]`` of the same shape.
+
+    Example:
+        >>> a = torch.tensor([[0., 0, 2, 2], [0, 0, 2, 2]]); b = torch.tensor([[0., 0, 2, 2], [1, 0, 3, 2]])
+        >>> [round(v, 4) for v in box_ciou(a, b).tolist()]  # identical; IoU 1/3 - 1^2 / (3^2 + 2^2)
+        [1.0, 0.2564]
+    """
+    if not (isinstance(boxes1, torch.Tensor) and isinstance(boxes2, torch.Tensor)) or boxes1.dim() != 2 \
+            or boxes1.shape[-1] != 4 or boxes1.shape != boxes2.shape:
+        shapes = [tuple(b.shape) if isinstance(b, torch.Tensor) else type(b).__name__ for b in (boxes1, boxes2)]
+        raise ValueError(f"boxes1 and boxes2 must be Tensor[N, 4] of one shape (aligned pairs), got {shapes}")
+    (x1, y1, x2, y2), (u1, v1, u2, v2) = boxes1.unbind(-1), boxes2.unbind(-1)
+    w1, h1, w2, h2 = x2 - x1, y2 - y1, u2 - u1, v2 - v1
+    inter = (torch.minimum(x2, u2) - torch.maximum(x1, u1)).clamp(min=0) * \
+        (torch.minimum(y2, v2) - torch.maximum(y1, v1)).clamp(min=0)
+    iou = inter / (w1 * h1 + w2 * h2 - inter + eps)
+    c2 = (torch.maximum(x2, u2) - torch.minimum(x1, u1)) ** 2 + (torch.maximum(y2, v2) - torch.minimum(y1, v1)) ** 2
+    rho2 = ((x1 + x2 - u1 - u2) ** 2 + (y1 + y2 - v1 - v2) ** 2) / 4  # squared distance of the centres
+    v = (4 / math.pi ** 2) * (torch.atan(w2 / (h2 + eps)) - torch.atan(w1 / (h1 + eps))) ** 2
+    with torch.no_grad():
+        alpha = v / (1 - iou + v + eps)
+    return iou - rho2 / (c2 + eps) - alpha * v
 
 
 def clip_boxes_to_image(boxes: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:

@@ -4,11 +4,14 @@
 windows"): a stack of 3x3 convolution + batch norm + LeakyReLU blocks, three of them with stride
 2, so a 64x64 image becomes an 8x8 grid of cells; a 1x1 convolution then predicts, for each cell
 and each of ``A`` anchors, the ``5 + K`` numbers of the YOLO layout (:mod:`cnnlib.detection.yolo`).
-The head applies the activations, so the output means what a target means: ``p_c`` and
-``b_x, b_y`` through a sigmoid, the class probabilities through a softmax, and the sizes relative
-to the anchor as ``(2 sigmoid(t))^2`` in ``(0, 4)`` (YOLOv5's bounded form, which cannot blow up
-early in training the way YOLOv2's ``exp(t)`` can; its square root, the quantity the loss
-compares, is simply ``2 sigmoid(t)``).
+The head applies the activations, so the output means what a target means: ``p_c`` through a
+sigmoid, the class probabilities through a softmax, the centre as ``2 sigmoid(t) - 0.5`` in
+``(-0.5, 1.5)`` and the sizes relative to the anchor as ``(2 sigmoid(t))^2`` in ``(0, 4)``. Both
+are YOLOv5's forms: the centre can reach the edges of its cell (a plain sigmoid needs infinite
+inputs for 0 and 1) and a little beyond, which the neighbouring cells that
+:func:`~cnnlib.detection.yolo.yolo_neighbour_targets` makes responsible need; the size is
+bounded, so it cannot blow up early in training the way YOLOv2's ``exp(t)`` can, and its square
+root, the quantity the seed's loss compares, is simply ``2 sigmoid(t)``.
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ from torch.utils.data import DataLoader
 from cnnlib._checks import check_int
 from cnnlib.data.batches import ShuffledBatches
 from cnnlib.detection.scenes import scene_tensors
-from cnnlib.detection.yolo import yolo_encode, yolo_loss_terms, yolo_postprocess, yolo_predictors
+from cnnlib.detection.yolo import (yolo_encode, yolo_loss_terms, yolo_neighbour_targets, yolo_postprocess,
+                                   yolo_predictors)
 from cnnlib.models.layers import Conv2dNormActivation
 from cnnlib.train import History, StepContext, fit
 
@@ -87,7 +91,8 @@ class TinyYOLO(nn.Module):
         raw = self.head(self.backbone(x)).permute(0, 2, 3, 1)  # (N, S, S, A*(5+K))
         t = yolo_predictors(raw, self.num_anchors)  # (N, S, S, A, 5+K)
         out = torch.cat((
-            torch.sigmoid(t[..., :3]),  # p_c, b_x, b_y
+            torch.sigmoid(t[..., :1]),  # p_c
+            2 * torch.sigmoid(t[..., 1:3]) - 0.5,  # b_x, b_y in cell units, within half a cell of it
             (2 * torch.sigmoid(t[..., 3:5])) ** 2,  # b_w, b_h relative to the anchor
             torch.softmax(t[..., 5:], dim=-1),  # class probabilities
         ), dim=-1)
@@ -123,10 +128,14 @@ class YOLOStep:
     Args:
         model (TinyYOLO): any module with ``num_classes``, ``num_anchors``, ``anchors`` and
             ``stride`` whose output is the activated YOLO layout.
-        loss_options (dict | None): keyword arguments of :func:`~cnnlib.detection.yolo.yolo_loss_terms`.
+        loss_options (dict | None): keyword arguments of :func:`~cnnlib.detection.yolo.yolo_loss_terms`
+            (the step adds the model's anchors and the image size that ``box="ciou"`` needs).
         flip (bool): random horizontal and vertical mirroring in training steps.
         seed (int): seeds the flips.
         channels_last (bool): give the model channels-last (NHWC) batches.
+        neighbours (bool): make up to three cells responsible for each object (YOLOv5), with
+            :func:`~cnnlib.detection.yolo.yolo_neighbour_targets` on each batch's targets
+            (``encode`` gives the seed's targets, one cell per object).
 
     Example:
         >>> model = TinyYOLO(3, 2, width=4)
@@ -137,10 +146,13 @@ class YOLOStep:
     """
 
     def __init__(self, model: nn.Module, loss_options: dict | None = None, flip: bool = True, seed: int = 0,
-                 channels_last: bool = True):
+                 channels_last: bool = True, neighbours: bool = False):
         self.num_anchors, self.num_classes, self.stride = model.num_anchors, model.num_classes, model.stride
         self.anchors = model.anchors.detach().cpu()
         self.options = {"num_anchors": model.num_anchors, **(loss_options or {})}
+        if self.options.get("box") == "ciou":
+            self.options.setdefault("anchors", self.anchors)
+        self.neighbours = neighbours
         self.flip = flip
         self.generator = torch.Generator().manual_seed(seed)
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
@@ -163,7 +175,10 @@ class YOLOStep:
                 pick = (torch.rand(len(x), generator=self.generator) < 0.5).to(x.device)[:, None, None, None]
                 xf, tf = _flip(x, t, dim, self.num_anchors)
                 x, t = torch.where(pick, xf, x), torch.where(pick, tf, t)
-        terms = yolo_loss_terms(model(x.contiguous(memory_format=self.memory_format)), t, **self.options)
+        if self.neighbours:  # after the flips, which mirror the seed's assignment exactly
+            t = yolo_neighbour_targets(t, self.num_anchors)
+        size = {"image_size": tuple(x.shape[2:])} if self.options.get("box") == "ciou" else {}
+        terms = yolo_loss_terms(model(x.contiguous(memory_format=self.memory_format)), t, **self.options, **size)
         return {"loss": sum(terms.values()), **terms}
 
 
@@ -182,6 +197,7 @@ def train_yolo(
     channels_last: bool = True,
     amp: torch.dtype | None = None,
     ema_decay: float | None = None,
+    neighbours: bool = False,
 ) -> History:
     """Train a YOLO model: :class:`YOLOStep` in :func:`cnnlib.train.fit`, AdamW, one-cycle schedule.
 
@@ -200,7 +216,7 @@ def train_yolo(
         weight_decay (float): AdamW's decoupled weight decay.
         flip (bool): random horizontal and vertical mirroring.
         loss_options (dict | None): keyword arguments of :func:`~cnnlib.detection.yolo.yolo_loss_terms`
-            (``lambda_coord``, ``lambda_noobj``, ``objectness``, ``classification``).
+            (``lambda_coord``, ``lambda_noobj``, ``objectness``, ``classification``, ``box``).
         seed (int): seeds the shuffling and the flips (seed the model's initialisation yourself).
         progress (bool): show the progress over epochs (see :mod:`cnnlib.progress`).
         device (torch.device | str | None): default: where the model's parameters are.
@@ -209,9 +225,10 @@ def train_yolo(
         amp (torch.dtype | None): mixed precision, as in :func:`cnnlib.train.fit`.
         ema_decay (float | None): train an exponential moving average of the weights and leave
             it in the model (:class:`cnnlib.train.WeightAverage`).
+        neighbours (bool): up to three responsible cells per object (:class:`YOLOStep`).
 
     Returns:
-        History: per-epoch means of ``loss`` and its terms (``xy``, ``wh``, ``obj``,
+        History: per-epoch means of ``loss`` and its terms (``xy``, ``wh`` or ``box``, ``obj``,
         ``noobj``, ``class``), per-step values, learning rates, seconds.
 
     Raises:
@@ -228,7 +245,7 @@ def train_yolo(
     check_int(batch_size, "batch_size")
     device = torch.device(device) if device is not None else next(model.parameters()).device
     model.to(device=device, memory_format=torch.channels_last if channels_last else torch.contiguous_format)
-    step = YOLOStep(model, loss_options, flip, seed, channels_last)
+    step = YOLOStep(model, loss_options, flip, seed, channels_last, neighbours)
     if isinstance(train, DataLoader):
         if len(train) == 0:
             raise ValueError("train is an empty DataLoader")

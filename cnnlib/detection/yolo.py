@@ -31,14 +31,14 @@ import torch
 
 from cnnlib._checks import check_int, pair
 from cnnlib.detection.anchors import assign_anchors, wh_iou
-from cnnlib.detection.boxes import box_convert
+from cnnlib.detection.boxes import box_ciou, box_convert
 from cnnlib.detection.nms import batched_nms
 
 #: Alias of :func:`cnnlib.detection.anchors.wh_iou` (the package ``__init__`` re-exports this name).
 anchor_iou = wh_iou
 
 __all__ = [
-    "yolo_predictors", "yolo_encode", "yolo_boxes", "yolo_filter_boxes",
+    "yolo_predictors", "yolo_encode", "yolo_neighbour_targets", "yolo_boxes", "yolo_filter_boxes",
     "yolo_decode", "yolo_postprocess", "yolo_loss_terms", "yolo_loss",
 ]
 
@@ -160,6 +160,56 @@ def yolo_encode(
             raise ValueError("boxes is an empty list: give at least one image")
         return torch.stack([_encode_one(b, l, Sy, Sx, anchors, K, H, W) for b, l in zip(boxes, labels)])
     return _encode_one(boxes, labels, Sy, Sx, anchors, K, H, W)
+
+
+def yolo_neighbour_targets(target: torch.Tensor, num_anchors: int) -> torch.Tensor:
+    """Make each object's two nearest neighbouring cells responsible for it too (YOLOv5's assignment).
+
+    :func:`yolo_encode` gives an object one responsible predictor: its anchor in the cell that
+    holds its centre. YOLOv5 adds the same anchor in the neighbouring cell on the side of the
+    centre nearer to it, left or right (``b_x < 0.5`` or ``> 0.5``) and above or below, so each
+    object has up to three positives instead of one: three times as many examples for the box,
+    objectness and class terms, and a box whose centre sits near a cell edge is no longer the
+    job of a single cell. A copy keeps the box, written in its own cell's frame: its ``b_x``
+    (or ``b_y``) is shifted by one and lies in ``[-0.5, 1.5]``, which a model can output with
+    ``2 sigmoid(t) - 0.5`` (:class:`~cnnlib.detection.detector.TinyYOLO`). A neighbour outside
+    the grid, or one whose predictor is already responsible for an object, is skipped.
+
+    Args:
+        target (Tensor[N, S, S, A * (5 + K)]): from :func:`yolo_encode`.
+        num_anchors (int): ``A``.
+
+    Returns:
+        Tensor: a new target of the same shape; every positive decodes (:func:`yolo_boxes`) to
+        a box of the original target.
+
+    Raises:
+        ValueError: if ``target`` is not a 4-D YOLO map with ``p_c`` 0 or 1.
+
+    Example:
+        >>> anchors = torch.tensor([[16., 16.]])
+        >>> t = yolo_encode([torch.tensor([[4., 4., 20., 20.]])], [torch.tensor([0])], 4, anchors, 1)
+        >>> n = yolo_neighbour_targets(t, 1)  # centre (12, 12): b_x = b_y = 0.75 in cell (0, 0)
+        >>> n[0, ..., 0].nonzero().tolist(), n[0, 0, 1, 1].item(), n[0, 1, 0, 2].item()
+        ([[0, 0], [0, 1], [1, 0]], -0.25, -0.25)
+    """
+    t = yolo_predictors(target, num_anchors)  # (N, S_y, S_x, A, 5 + K)
+    if t.dim() != 5:
+        raise ValueError(f"target must be a Tensor[N, S, S, A * (5 + K)], got {tuple(target.shape)}")
+    if not ((t[..., 0] == 0) | (t[..., 0] == 1)).all():
+        raise ValueError("target p_c must be 0 or 1 (build targets with yolo_encode)")
+    out = t.clone()
+    responsible = t[..., 0] == 1  # (N, S_y, S_x, A)
+    for axis, k in ((2, 1), (1, 2)):  # grid columns with b_x, then grid rows with b_y
+        index = torch.arange(t.shape[axis], device=t.device).view([1, -1, 1, 1] if axis == 1 else [1, 1, -1, 1])
+        for step in (-1, 1):  # the neighbour on the left/above, then on the right/below
+            near = responsible & ((t[..., k] < 0.5) if step < 0 else (t[..., k] > 0.5))
+            copy = t.clone()
+            copy[..., k] -= step  # the same centre, in the frame of the cell `step` away
+            arrives = torch.roll(near, step, axis) & (index != (0 if step > 0 else t.shape[axis] - 1))
+            free = out[..., 0] == 0
+            out = torch.where((arrives & free)[..., None], torch.roll(copy, step, axis), out)
+    return out.reshape(target.shape)
 
 
 def yolo_boxes(
@@ -303,6 +353,7 @@ def yolo_postprocess(
 
 _OBJECTNESS = ("mse", "bce")
 _CLASSIFICATION = ("mse", "ce")
+_BOX = ("mse", "ciou")
 
 
 def yolo_loss_terms(
@@ -314,6 +365,9 @@ def yolo_loss_terms(
     num_anchors: int = 1,
     objectness: str = "mse",
     classification: str = "mse",
+    box: str = "mse",
+    anchors: torch.Tensor | None = None,
+    image_size: int | tuple[int, int] | None = None,
 ) -> dict[str, torch.Tensor]:
     """The five weighted terms of the YOLO loss (seed 004), each summed over cells and anchors, averaged over images.
 
@@ -332,7 +386,13 @@ def yolo_loss_terms(
     - ``"class"``: ``sum 1_ij^obj sum_c (p(c) - p^(c))^2``: per responsible predictor, since each
       anchor carries its own class vector (YOLOv2); YOLOv1 has one per cell.
 
-    Variants (not the seed's loss; options here, off by default): ``objectness="bce"`` replaces
+    Variants (not the seed's loss; options here, off by default): ``box="ciou"`` replaces the
+    two box terms by one, ``"box"``: ``lambda_coord sum 1_ij^obj (1 - CIoU)`` of the predicted
+    and the true box (:func:`~cnnlib.detection.boxes.box_ciou`, YOLOv5's box loss). Squared
+    errors of ``x, y, sqrt w, sqrt h`` weigh the four numbers separately; what mAP at a high IoU
+    threshold rewards is the overlap itself, which CIoU measures (plus the centre distance and
+    the aspect ratio, so that it still pulls when the boxes do not overlap). It needs the
+    anchors and the image size, to put centres and sizes in the same units. ``objectness="bce"`` replaces
     both ``(C - C^)^2`` terms by binary cross-entropy, and ``classification="ce"`` the class term
     by cross-entropy ``-sum_c p(c) log p^(c)``, as YOLOv3 and later do: their gradient does not
     vanish when a sigmoid/softmax saturates on the wrong side. Later YOLOs also make the
@@ -352,9 +412,13 @@ def yolo_loss_terms(
         num_anchors (int): ``A``, needed to split the channels (default 1: one predictor per cell).
         objectness (str): ``"mse"`` (the seed) or ``"bce"``.
         classification (str): ``"mse"`` (the seed) or ``"ce"``.
+        box (str): ``"mse"`` (the seed) or ``"ciou"``.
+        anchors (Tensor[A, 2] | None): anchor sizes in pixels; needed for ``box="ciou"``.
+        image_size (int | tuple[int, int] | None): ``H`` or ``(H, W)``; needed for ``box="ciou"``.
 
     Returns:
-        dict[str, Tensor]: scalar terms ``"xy"``, ``"wh"``, ``"obj"``, ``"noobj"``, ``"class"``.
+        dict[str, Tensor]: scalar terms ``"xy"``, ``"wh"``, ``"obj"``, ``"noobj"``, ``"class"``
+        (``"box"`` instead of ``"xy"`` and ``"wh"`` with ``box="ciou"``).
 
     Raises:
         ValueError: for shapes that differ or do not split into ``num_anchors`` predictors, a target
@@ -370,6 +434,10 @@ def yolo_loss_terms(
         raise ValueError(f"objectness must be one of {_OBJECTNESS}, got {objectness!r}")
     if classification not in _CLASSIFICATION:
         raise ValueError(f"classification must be one of {_CLASSIFICATION}, got {classification!r}")
+    if box not in _BOX:
+        raise ValueError(f"box must be one of {_BOX}, got {box!r}")
+    if box == "ciou" and (anchors is None or image_size is None):
+        raise ValueError("box='ciou' needs anchors (Tensor[A, 2], pixels) and image_size to compare boxes")
     if not isinstance(pred, torch.Tensor) or not isinstance(target, torch.Tensor) or pred.shape != target.shape:
         shapes = [tuple(t.shape) if isinstance(t, torch.Tensor) else type(t).__name__ for t in (pred, target)]
         raise ValueError(f"pred and target must be tensors of one shape, got {shapes}")
@@ -402,13 +470,34 @@ def yolo_loss_terms(
     else:
         cls = -(t[..., 5:] * p[..., 5:].clamp_min(eps).log()).sum(-1)
     zero = torch.zeros((), dtype=p.dtype, device=p.device)
+    if box == "ciou":
+        coord = {"box": lambda_coord * (1 - _responsible_ciou(p, t, obj, anchors, image_size)).sum() / N}
+    else:
+        coord = {"xy": lambda_coord * torch.where(obj, xy, zero).sum() / N,
+                 "wh": lambda_coord * torch.where(obj, wh, zero).sum() / N}
     return {
-        "xy": lambda_coord * torch.where(obj, xy, zero).sum() / N,
-        "wh": lambda_coord * torch.where(obj, wh, zero).sum() / N,
+        **coord,
         "obj": torch.where(obj, c_obj, zero).sum() / N,
         "noobj": lambda_noobj * torch.where(noobj, c_noobj, zero).sum() / N,
         "class": torch.where(obj, cls, zero).sum() / N,
     }
+
+
+def _responsible_ciou(p: torch.Tensor, t: torch.Tensor, obj: torch.Tensor, anchors: torch.Tensor,
+                      image_size: int | tuple[int, int]) -> torch.Tensor:
+    """CIoU of the predicted and the true box of every responsible predictor, in cell units: ``Tensor[M]``."""
+    anchors = _check_anchors(anchors)
+    if anchors.shape[0] != p.shape[3]:
+        raise ValueError(f"anchors has {anchors.shape[0]} rows for a map of {p.shape[3]} predictors per cell")
+    H, W = pair(image_size, "image_size")
+    cell = torch.tensor([W / p.shape[2], H / p.shape[1]], dtype=p.dtype, device=p.device)
+    scale = anchors.to(device=p.device, dtype=p.dtype) / cell  # (A, 2): anchor sizes in cells
+
+    def corners(m: torch.Tensor) -> torch.Tensor:  # (M, 4) xyxy in cells, relative to the cell's corner
+        centre, size = m[..., 1:3][obj], (m[..., 3:5] * scale)[obj]
+        return torch.cat((centre - size / 2, centre + size / 2), dim=-1)
+
+    return box_ciou(corners(p), corners(t))
 
 
 def yolo_loss(
@@ -416,18 +505,16 @@ def yolo_loss(
     target: torch.Tensor,
     lambda_coord: float = 5.0,
     lambda_noobj: float = 0.5,
-    *,
-    num_anchors: int = 1,
-    objectness: str = "mse",
-    classification: str = "mse",
+    **options,
 ) -> torch.Tensor:
     """The YOLO loss of seed 004: the sum of :func:`yolo_loss_terms` (per image, averaged over the batch).
 
     Args:
         pred, target (Tensor[N, S, S, A * (5 + K)]): activated prediction and :func:`yolo_encode` target.
         lambda_coord, lambda_noobj (float): the paper's 5 and 0.5.
-        num_anchors (int): ``A`` (keyword; 1 is YOLOv1's one box per cell).
-        objectness, classification (str): ``"mse"`` (the seed) or the ``"bce"`` / ``"ce"`` variants.
+        **options: the keyword arguments of :func:`yolo_loss_terms`: ``num_anchors`` (``A``; 1 is
+            YOLOv1's one box per cell) and the variants ``objectness``, ``classification``,
+            ``box`` (with ``anchors`` and ``image_size``).
 
     Returns:
         Tensor: a scalar.
@@ -439,6 +526,5 @@ def yolo_loss(
         >>> yolo_loss(p, t).item()  # (1 - 0.5)^2
         0.25
     """
-    terms = yolo_loss_terms(pred, target, lambda_coord, lambda_noobj, num_anchors=num_anchors,
-                            objectness=objectness, classification=classification)
+    terms = yolo_loss_terms(pred, target, lambda_coord, lambda_noobj, **options)
     return sum(terms.values())

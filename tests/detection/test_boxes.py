@@ -1,16 +1,17 @@
 """Tests for cnnlib.detection.boxes: formats, area, IoU, validation, clipping.
 
-Reference: a pairwise IoU loop over Python floats written in this file (float64 arithmetic),
-hand-computed boxes and areas, and the format definitions written out per coordinate.
+Reference: a pairwise IoU loop and a complete-IoU (CIoU) formula over Python floats written in this
+file (float64 arithmetic), hand-computed boxes and areas, and the format definitions written out per coordinate.
 """
 
+import math
 import random
 
 import pytest
 import torch
 
 from cnnlib.detection import (
-    BOX_FORMATS, box_area, box_convert, box_iou, clip_boxes_to_image, validate_boxes, xywh_to_xyxy,
+    BOX_FORMATS, box_area, box_ciou, box_convert, box_iou, clip_boxes_to_image, validate_boxes, xywh_to_xyxy,
     xyxy_to_xywh,
 )
 
@@ -155,3 +156,43 @@ def test_iou_on_cuda_matches_cpu():
     out = box_iou(a.cuda(), b.cuda())
     assert out.device.type == "cuda"
     assert torch.allclose(out.cpu(), box_iou(a, b), atol=1e-6)
+
+
+def ciou_loop(a, b):
+    """Complete IoU of two xyxy boxes (Zheng et al. 2020), written out with Python floats."""
+    iou = iou_loop(a, b)
+    cx = ((a[0] + a[2]) - (b[0] + b[2])) / 2
+    cy = ((a[1] + a[3]) - (b[1] + b[3])) / 2
+    cw, ch = max(a[2], b[2]) - min(a[0], b[0]), max(a[3], b[3]) - min(a[1], b[1])
+    v = 4 / math.pi ** 2 * (math.atan((b[2] - b[0]) / (b[3] - b[1])) - math.atan((a[2] - a[0]) / (a[3] - a[1]))) ** 2
+    alpha = v / (1 - iou + v) if v > 0 else 0.0
+    return iou - (cx * cx + cy * cy) / (cw * cw + ch * ch) - alpha * v
+
+
+def test_ciou_by_hand_and_against_the_loop():
+    a = torch.tensor([[0., 0, 2, 2], [0, 0, 2, 2], [0, 0, 2, 2], [0, 0, 4, 2]], dtype=torch.float64)
+    b = torch.tensor([[0., 0, 2, 2], [1, 0, 3, 2], [3, 0, 5, 2], [1, 0, 3, 2]], dtype=torch.float64)
+    got = box_ciou(a, b).tolist()
+    assert got[0] == pytest.approx(1.0)  # identical boxes
+    assert got[1] == pytest.approx(1 / 3 - 1 / 13)  # same shape, centres 1 apart, enclosing box 3 x 2
+    assert got[2] == pytest.approx(0 - 9 / 29)  # disjoint: IoU 0, centres 3 apart, enclosing 5 x 2
+    v = 4 / math.pi ** 2 * (math.atan(1.0) - math.atan(2.0)) ** 2  # 4x2 against 2x2: aspect term
+    assert got[3] == pytest.approx(0.5 - 0 - v / (1 - 0.5 + v) * v)  # same centre, IoU 4/8
+    boxes1 = [[x1, y1, x1 + w, y1 + h] for x1, y1, _, _ in random_boxes(40, 7) for w, h in [(3.0, 5.0)]]
+    boxes2 = [[x, y, x + w + 0.5, y + h + 0.5] for x, y, w, h in
+              [(b[0], b[1], b[2] - b[0], b[3] - b[1]) for b in random_boxes(40, 8)]]
+    got = box_ciou(torch.tensor(boxes1, dtype=torch.float64), torch.tensor(boxes2, dtype=torch.float64))
+    expected = [ciou_loop(p, q) for p, q in zip(boxes1, boxes2)]
+    assert got.tolist() == pytest.approx(expected, rel=1e-6, abs=1e-9)
+    assert ((got > -1.5) & (got <= 1)).all()
+
+
+def test_ciou_pulls_disjoint_boxes_together_and_checks_shapes():
+    pred = torch.tensor([[10., 0, 12, 2]], requires_grad=True)
+    (1 - box_ciou(pred, torch.tensor([[0., 0, 2, 2]]))).sum().backward()
+    # 1 - IoU alone has no gradient here; CIoU's centre term moves the box left, towards the other
+    assert pred.grad[0, 0] + pred.grad[0, 2] > 0 and pred.grad[0, 1] + pred.grad[0, 3] == pytest.approx(0, abs=1e-6)
+    with pytest.raises(ValueError, match="aligned pairs"):
+        box_ciou(torch.zeros(2, 4), torch.zeros(3, 4))
+    with pytest.raises(ValueError, match="Tensor"):
+        box_ciou([[0, 0, 1, 1]], torch.zeros(1, 4))

@@ -11,7 +11,7 @@ from torch import nn
 
 from cnnlib.data.shapes import ShapesDataset
 from cnnlib.detection.detector import TinyYOLO, YOLOStep, _flip, evaluate_detector, predict_detector, train_yolo
-from cnnlib.detection.yolo import yolo_decode, yolo_encode, yolo_loss
+from cnnlib.detection.yolo import yolo_decode, yolo_encode, yolo_loss, yolo_neighbour_targets
 from cnnlib.train import StepContext
 
 ANCHORS = torch.tensor([[10.0, 10.0], [16.0, 16.0], [24.0, 24.0]])
@@ -23,8 +23,15 @@ def test_output_shape_and_activations():
     out = model(torch.rand(2, 3, 64, 64))
     assert out.shape == (2, 8, 8, 3 * 8)
     p = out.reshape(2, 8, 8, 3, 8)
-    assert ((p[..., :3] > 0) & (p[..., :3] < 1)).all()
+    assert ((p[..., 0] > 0) & (p[..., 0] < 1)).all()
+    assert ((p[..., 1:3] > -0.5) & (p[..., 1:3] < 1.5)).all()
     assert ((p[..., 3:5] > 0) & (p[..., 3:5] < 4)).all()
+    x = torch.rand(2, 3, 64, 64)  # the activations, written out from the raw head
+    raw = model.head(model.backbone(x)).permute(0, 2, 3, 1).reshape(2, 8, 8, 3, 8)
+    q = model(x).reshape(2, 8, 8, 3, 8)
+    torch.testing.assert_close(q[..., 0], 1 / (1 + torch.exp(-raw[..., 0])))
+    torch.testing.assert_close(q[..., 1:3], 2 / (1 + torch.exp(-raw[..., 1:3])) - 0.5)
+    torch.testing.assert_close(q[..., 3:5], (2 / (1 + torch.exp(-raw[..., 3:5]))) ** 2)
     torch.testing.assert_close(p[..., 5:].sum(-1), torch.ones(2, 8, 8, 3))
     assert TinyYOLO(5, 2, width=4)(torch.rand(1, 3, 96, 64)).shape == (1, 12, 8, 2 * 10)
 
@@ -118,15 +125,25 @@ def test_training_on_a_few_scenes_lowers_the_loss_and_is_seeded():
     assert runs[0] == runs[1] and runs[0][0] > 0
 
 
-def test_yolo_step_equals_the_loss_of_the_batch_mirrored_by_hand():
+@pytest.mark.parametrize("recipe", ["seed", "yolov5"])
+def test_yolo_step_equals_the_loss_of_the_batch_mirrored_by_hand(recipe):
     """Reference: images flipped with torch.flip, boxes mirrored by hand (x1' = W - x2) and
-    encoded with yolo_encode, the loss from yolo_loss; the step draws its flips from its seed."""
+    encoded with yolo_encode (and yolo_neighbour_targets), the loss from yolo_loss; the step
+    draws its flips from its seed."""
     ds = ShapesDataset(6, seed=4)
     images = torch.stack([ds[i][0] for i in range(6)])
     targets = [ds[i][1] for i in range(6)]
     torch.manual_seed(0)
     model = TinyYOLO(3, anchors=ANCHORS, width=4)
-    step = YOLOStep(model, flip=True, seed=5, channels_last=False)
+    v5 = recipe == "yolov5"
+    options = {"box": "ciou"} if v5 else {}
+    loss_options = {"num_anchors": len(ANCHORS), **({"box": "ciou", "anchors": ANCHORS, "image_size": 64} if v5 else {})}
+
+    def encode(boxes, labels):
+        t = yolo_encode(boxes, labels, 8, ANCHORS, 3, 64)
+        return yolo_neighbour_targets(t, len(ANCHORS)) if v5 else t
+
+    step = YOLOStep(model, options, flip=True, seed=5, channels_last=False, neighbours=v5)
     got = step(model, (images, targets), StepContext(True, torch.device("cpu")))
     gen = torch.Generator().manual_seed(5)
     flip_x, flip_y = torch.rand(6, generator=gen) < 0.5, torch.rand(6, generator=gen) < 0.5
@@ -139,12 +156,14 @@ def test_yolo_step_equals_the_loss_of_the_batch_mirrored_by_hand():
         if flip_y[i]:
             x[i], b = x[i].flip(-2), torch.stack((b[:, 0], 64 - b[:, 3], b[:, 2], 64 - b[:, 1]), 1)
         boxes.append(b)
-    want = yolo_encode(boxes, [t["labels"] for t in targets], 8, ANCHORS, 3, 64)
-    expected = yolo_loss(model(x), want, num_anchors=len(ANCHORS))
+    want = encode(boxes, [t["labels"] for t in targets])
+    expected = yolo_loss(model(x), want, **loss_options)
     torch.testing.assert_close(got["loss"], expected)
-    plain = YOLOStep(model, flip=True, seed=5)(model, (images, targets), StepContext(False, torch.device("cpu")))
-    encoded = yolo_encode([t["boxes"] for t in targets], [t["labels"] for t in targets], 8, ANCHORS, 3, 64)
-    torch.testing.assert_close(plain["loss"], yolo_loss(model(images), encoded, num_anchors=len(ANCHORS)))
+    assert ("box" in got) == v5 and ("xy" in got) != v5
+    plain = YOLOStep(model, options, flip=True, seed=5, neighbours=v5)(model, (images, targets),
+                                                                    StepContext(False, torch.device("cpu")))
+    encoded = encode([t["boxes"] for t in targets], [t["labels"] for t in targets])
+    torch.testing.assert_close(plain["loss"], yolo_loss(model(images), encoded, **loss_options))
 
 
 def test_training_from_a_dataloader():

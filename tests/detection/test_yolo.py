@@ -1,7 +1,7 @@
 """Tests for cnnlib.detection.yolo.
 
 Reference: loops written in the test over objects, cells and anchors (the target assignment of
-seed 001 and the loss of seed 004, term by term), hand-computed cases, autograd's gradcheck, and
+seed 001, YOLOv5's neighbouring cells and the loss of seed 004, term by term; CIoU with Python floats), hand-computed cases, autograd's gradcheck, and
 the round trip decode(encode(boxes)) = boxes on shapes scenes.
 """
 
@@ -13,8 +13,8 @@ import torch
 
 from cnnlib.data.shapes import ShapesDataset
 from cnnlib.detection.yolo import (
-    yolo_boxes, yolo_decode, yolo_encode, yolo_filter_boxes, yolo_loss, yolo_loss_terms, yolo_postprocess,
-    yolo_predictors,
+    yolo_boxes, yolo_decode, yolo_encode, yolo_filter_boxes, yolo_loss, yolo_loss_terms, yolo_neighbour_targets,
+    yolo_postprocess, yolo_predictors,
 )
 
 ANCHORS = torch.tensor([[10.0, 10.0], [24.0, 12.0], [14.0, 30.0]])
@@ -318,3 +318,99 @@ def test_follows_the_device_of_its_inputs():
     assert t.device.type == "cuda"
     boxes, scores, labels = yolo_postprocess(t[None], ANCHORS.cuda())[0]
     assert boxes.device.type == "cuda" and yolo_loss(t[None], t[None], num_anchors=3).device.type == "cuda"
+
+
+def neighbours_loop(target, A):
+    """YOLOv5's extra positives, one object and one neighbour at a time (x neighbours first)."""
+    N, S, _, C = target.shape
+    D = C // A
+    t = target.reshape(N, S, S, A, D)
+    out = t.clone()
+    for n in range(N):
+        for dim in (1, 2):  # b_x moves along columns, then b_y along rows
+            for i in range(S):
+                for j in range(S):
+                    for a in range(A):
+                        if t[n, i, j, a, 0] != 1:
+                            continue
+                        b = float(t[n, i, j, a, dim])
+                        step = -1 if b < 0.5 else (1 if b > 0.5 else 0)
+                        if step == 0:
+                            continue
+                        ii, jj = (i, j + step) if dim == 1 else (i + step, j)
+                        if not (0 <= ii < S and 0 <= jj < S) or out[n, ii, jj, a, 0] == 1:
+                            continue
+                        out[n, ii, jj, a] = t[n, i, j, a]
+                        out[n, ii, jj, a, dim] = b - step
+    return out.reshape(target.shape)
+
+
+def test_neighbour_targets_match_the_loop_and_decode_to_the_true_boxes():
+    targets = scenes(12, 70)
+    boxes, labels = [t["boxes"].double() for t in targets], [t["labels"] for t in targets]
+    enc = yolo_encode(boxes, labels, 8, ANCHORS, 3)
+    got = yolo_neighbour_targets(enc, 3)
+    # the loop takes left/right neighbours for all objects before up/down ones; so does the function
+    assert torch.equal(got, neighbours_loop(enc, 3))
+    p = yolo_predictors(got, 3)
+    assert (p[..., 0] == 1).sum() > 2 * (yolo_predictors(enc, 3)[..., 0] == 1).sum()  # most objects get 2 more
+    assert ((p[..., 1:3] >= -0.5) & (p[..., 1:3] <= 1.5)).all()
+    _, decoded, probs = yolo_boxes(got, ANCHORS)
+    for n in range(len(targets)):
+        pos = p[n, ..., 0] == 1
+        for box, cls in zip(decoded[n][pos], probs[n][pos].argmax(-1)):  # each positive is a true box
+            match = (boxes[n] - box).abs().amax(-1) < 1e-9
+            assert match.any() and (labels[n][match] == cls).any()
+    assert torch.equal(enc, yolo_encode(boxes, labels, 8, ANCHORS, 3)), "the input must not change"
+
+
+def test_neighbour_targets_hand_case_edges_and_taken_slots():
+    anchors = torch.tensor([[16., 16.]])
+    # centre (4, 28) in cell (row 1, col 0) of a 4x4 grid over 64 px: b = (0.25, 0.75)
+    t = yolo_encode([torch.tensor([[0., 20., 8., 36.]])], [torch.tensor([1])], 4, anchors, 2)
+    got = yolo_neighbour_targets(t, 1)[0]
+    assert got[..., 0].nonzero().tolist() == [[1, 0], [2, 0]]  # no left neighbour outside the grid
+    assert got[2, 0].tolist() == pytest.approx([1, 0.25, -0.25, 0.5, 1.0, 0, 1])
+    centred = yolo_encode([torch.tensor([[0., 0., 16., 16.]])], [torch.tensor([0])], 4, anchors, 2)
+    # centre (8, 8): b = (0.5, 0.5), the middle of its cell: no neighbour is nearer
+    assert torch.equal(yolo_neighbour_targets(centred, 1), centred)
+    two = yolo_encode([torch.tensor([[16., 16., 30., 30.], [32., 16., 46., 30.]])], [torch.tensor([0, 1])], 4, anchors, 2)
+    # object 1's left neighbour is object 0's own cell: taken, so it keeps object 0
+    got = yolo_neighbour_targets(two, 1)[0]
+    assert got[1, 1, 5:].tolist() == [1, 0] and got[1, 2, 5:].tolist() == [0, 1]
+    with pytest.raises(ValueError, match="p_c must be 0 or 1"):
+        yolo_neighbour_targets(torch.full((1, 4, 4, 7), 0.5), 1)
+
+
+def test_ciou_box_term_equals_one_minus_ciou_of_the_decoded_boxes():
+    targets = scenes(3, 90)
+    target = yolo_encode([t["boxes"].double() for t in targets], [t["labels"] for t in targets], 8, ANCHORS, 3)
+    pred = random_pred(3, 8, 3, 3, 5)
+    terms = yolo_loss_terms(pred, target, 2.0, 0.5, num_anchors=3, box="ciou", anchors=ANCHORS, image_size=64)
+    assert sorted(terms) == ["box", "class", "noobj", "obj"]
+    seed = yolo_loss_terms(pred, target, 2.0, 0.5, num_anchors=3)
+    for name in ("obj", "noobj", "class"):
+        assert terms[name].item() == pytest.approx(seed[name].item())
+    _, pb, _ = yolo_boxes(pred, ANCHORS)  # pixel boxes of every predictor
+    _, tb, _ = yolo_boxes(target, ANCHORS)
+    obj = yolo_predictors(target, 3)[..., 0] == 1
+    expected = sum(1 - ciou_of(p, t) for p, t in zip(pb[obj].tolist(), tb[obj].tolist()))
+    assert terms["box"].item() == pytest.approx(2.0 * expected / 3, rel=1e-6)  # box_ciou adds eps = 1e-7
+    total = yolo_loss(pred, target, 2.0, 0.5, num_anchors=3, box="ciou", anchors=ANCHORS, image_size=64)
+    assert total.item() == pytest.approx(sum(v.item() for v in terms.values()))
+    with pytest.raises(ValueError, match="needs anchors"):
+        yolo_loss_terms(pred, target, num_anchors=3, box="ciou")
+    with pytest.raises(ValueError, match="box must be one of"):
+        yolo_loss_terms(pred, target, num_anchors=3, box="giou")
+
+
+def ciou_of(a, b):
+    """CIoU of two xyxy boxes of Python floats (the formula of Zheng et al. 2020)."""
+    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = iw * ih
+    iou = inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+    rho2 = (((a[0] + a[2]) - (b[0] + b[2])) / 2) ** 2 + (((a[1] + a[3]) - (b[1] + b[3])) / 2) ** 2
+    c2 = (max(a[2], b[2]) - min(a[0], b[0])) ** 2 + (max(a[3], b[3]) - min(a[1], b[1])) ** 2
+    v = 4 / math.pi ** 2 * (math.atan((b[2] - b[0]) / (b[3] - b[1])) - math.atan((a[2] - a[0]) / (a[3] - a[1]))) ** 2
+    return iou - rho2 / c2 - (v / (1 - iou + v) * v if v > 0 else 0.0)
