@@ -31,10 +31,18 @@ class Assignment:
     total_points: float
     functions: tuple[tuple[str, str], ...]  # (solution grade_id, exact signature from the course spec)
     mutants: tuple[Mutant, ...] = field(default_factory=tuple)
+    # Graded functions the book adds beyond the course spec: questions on the chapter's ideas
+    # (sparse interactions, receptive fields, ...), answered by code. (solution grade_id, signature)
+    questions: tuple[tuple[str, str], ...] = field(default_factory=tuple)
 
     @property
     def notebook_id(self) -> str:
         return self.notebook.removesuffix(".ipynb")
+
+    @property
+    def graded(self) -> tuple[tuple[str, str], ...]:
+        """Every graded function: those of the course spec, then the added questions."""
+        return self.functions + self.questions
 
 
 def mutant(id: str, cell: str, why: str, *replace: tuple[str, str], loses: tuple[str, ...] | None = None) -> Mutant:
@@ -54,10 +62,18 @@ _IM2COL_BY_PIXEL = """    windows = [xp[:, :, i * stride:i * stride + f, j * str
                for i in range(H_out) for j in range(W_out)]
     return torch.stack(windows, dim=2)  # (N, C*f*f, L), one Python step per output pixel"""
 
+_MATRIX_ZEROS = "    M = torch.zeros(C_out, H_out, W_out, C_in, H, W, dtype=w.dtype, device=w.device)"
+_MATRIX_BY_UNIT_IMAGES = """    from torch.nn.functional import conv2d as conv2d_pytorch
+    unit_images = torch.eye(C_in * H * W, dtype=w.dtype, device=w.device).reshape(-1, C_in, H, W)
+    out = {conv}(unit_images, w, torch.zeros(C_out, dtype=w.dtype), stride=stride, padding=padding)
+    out = out[0] if isinstance(out, tuple) else out  # (C_in*H*W, C_out, H_out, W_out): column by column
+    return out.reshape(C_in * H * W, C_out * H_out * W_out).T
+"""
+
 CONVOLUTION = Assignment(
     name="01-convolution",
     notebook="convolution.ipynb",
-    total_points=23,
+    total_points=26,
     functions=(
         ("zero_pad", "zero_pad(x, p)"),
         ("pad2d", "pad2d(x, p, mode)"),
@@ -71,6 +87,9 @@ CONVOLUTION = Assignment(
         ("conv2d_im2col", "conv2d_im2col(x, w, b, stride, padding)"),
         ("count_params_dense", "count_params_dense(in_features, units)"),
         ("count_params_conv", "count_params_conv(f, c_in, n_filters)"),
+    ),
+    questions=(
+        ("conv_as_matrix", "conv_as_matrix(w, H, W, stride=1, padding=0)"),
     ),
     mutants=(
         mutant("pad-channel-axis", "zero_pad", "padding applied to the channel axis too",
@@ -139,6 +158,16 @@ CONVOLUTION = Assignment(
                ("return (in_features + 1) * units", "return in_features * units")),
         mutant("conv-params-no-bias", "count_params_conv", "biases not counted",
                ("return f * f * c_in * n_filters + n_filters", "return f * f * c_in * n_filters")),
+        mutant("matrix-flipped-kernel", "conv_as_matrix", "true convolution (kernel flipped) instead of correlation",
+               ("= w[:, :, m, k]", "= w[:, :, kH - 1 - m, kW - 1 - k]")),
+        mutant("matrix-padding-not-subtracted", "conv_as_matrix", "tap (m, k) of output (i, j) placed at pixel (i*s + m, j*s + k) of the unpadded image",
+               ("i * stride + m - padding, j * stride + k - padding", "i * stride + m, j * stride + k")),
+        mutant("matrix-values-as-numbers", "conv_as_matrix", "kernel values copied as Python numbers: M is not differentiable in w",
+               ("= w[:, :, m, k]", "= torch.tensor(w[:, :, m, k].tolist(), dtype=w.dtype)")),
+        mutant("matrix-from-unit-images", "conv_as_matrix", "M read off the student's own conv2d_forward run on unit images",
+               (_MATRIX_ZEROS, _MATRIX_BY_UNIT_IMAGES.format(conv="conv2d_forward") + _MATRIX_ZEROS)),
+        mutant("matrix-conv2d-on-unit-images", "conv_as_matrix", "M read off PyTorch's conv2d run on unit images",
+               (_MATRIX_ZEROS, _MATRIX_BY_UNIT_IMAGES.format(conv="conv2d_pytorch") + _MATRIX_ZEROS)),
     ),
 )
 
@@ -155,7 +184,7 @@ _TRAIN_WITH_CNNLIB_FIT = """    import cnnlib.train
 ARCHITECTURES = Assignment(
     name="02-architectures",
     notebook="architectures.ipynb",
-    total_points=19,
+    total_points=21,
     functions=(
         # A class is checked by its constructor's signature (without self).
         ("LeNet5", "LeNet5(num_classes=10)"),
@@ -165,6 +194,9 @@ ARCHITECTURES = Assignment(
         ("count_params", "count_params(module)"),
         ("InvertedResidual", "InvertedResidual(c_in, c_out, stride, expand_ratio)"),
         ("grad_cam", "grad_cam(model, x, target_class, layer)"),
+    ),
+    questions=(
+        ("receptive_field", "receptive_field(layers)"),
     ),
     mutants=(
         mutant("lenet-no-padding", "LeNet5", "conv1 without padding (fc1 then reads 16 x 4 x 4 features)",
@@ -215,6 +247,14 @@ ARCHITECTURES = Assignment(
                ("    finally:\n        handle.remove()\n", "    finally:\n        pass\n")),
         mutant("gradcam-no-spatial-mean", "grad_cam", "weights each position by its own gradient instead of the channel's mean",
                ("alpha = grads.mean(dim=(2, 3), keepdim=True)", "alpha = grads")),
+        mutant("rf-ignores-stride", "receptive_field", "every layer adds d(k-1), whatever the strides below it",
+               ("r += d * (k - 1) * jump", "r += d * (k - 1)")),
+        mutant("rf-ignores-dilation", "receptive_field", "a dilated kernel counted as spanning k units",
+               ("r += d * (k - 1) * jump", "r += (k - 1) * jump")),
+        mutant("rf-own-stride", "receptive_field", "the growth multiplied by the layer's own stride, not by the product of the strides below",
+               ("r += d * (k - 1) * jump", "r += d * (k - 1) * s")),
+        mutant("rf-calls-cnnlib", "receptive_field", "returns the book's cnnlib.ops.receptive_field instead of computing it",
+               ("    r, jump = 1, 1", "    import cnnlib.ops\n    return cnnlib.ops.receptive_field(layers)[-1].size if layers else 1\n    r, jump = 1, 1")),
         mutant("gradcam-calls-cnnlib", "grad_cam", "returns the book's cnnlib.interpret.grad_cam instead of writing it",
                ("    captured = {}\n",
                 "    import cnnlib.interpret\n    return cnnlib.interpret.grad_cam(model, x, target_class, layer)[0]\n")),
@@ -248,10 +288,12 @@ _AP_MATCH_VOC = """candidates = iou[k]
         g = int(candidates.argmax())  # the best ground truth, whether used up or not
         hit = bool(candidates[g] >= iou_threshold) and not bool(matched[g])"""
 
+_FC_WEIGHT = "linear.weight.reshape(out_features, in_channels, k, k)"
+
 DETECTION = Assignment(
     name="03-detection",
     notebook="detection.ipynb",
-    total_points=21,
+    total_points=23,
     functions=(
         ("box_iou", "box_iou(boxes1, boxes2)"),
         ("xywh_to_xyxy", "xywh_to_xyxy(boxes)"),
@@ -262,6 +304,9 @@ DETECTION = Assignment(
         ("yolo_decode", "yolo_decode(pred, anchors, conf_threshold)"),
         ("yolo_loss", "yolo_loss(pred, target, lambda_coord=5.0, lambda_noobj=0.5)"),
         ("average_precision", "average_precision(pred_boxes, pred_scores, gt_boxes, iou_threshold=0.5)"),
+    ),
+    questions=(
+        ("fc_to_conv", "fc_to_conv(linear, in_channels, kernel_size)"),
     ),
     mutants=(
         mutant("iou-no-clamp", "box_iou", "negative overlaps not clamped to zero (disjoint boxes get an area)",
@@ -332,6 +377,14 @@ DETECTION = Assignment(
                ("candidates[g] >= iou_threshold", "candidates[g] > iou_threshold")),
         mutant("ap-voc-matching", "average_precision", "PASCAL devkit matching (best ground truth, used or not) instead of the best unused one",
                (_AP_MATCH, _AP_MATCH_VOC)),
+        mutant("fc-conv-channels-last", "fc_to_conv", "weights read as if flattened channels last, (k, k, C)",
+               (_FC_WEIGHT, "linear.weight.reshape(out_features, k, k, in_channels).permute(0, 3, 1, 2)")),
+        mutant("fc-conv-window-transposed", "fc_to_conv", "rows and columns of each window swapped",
+               (_FC_WEIGHT, f"{_FC_WEIGHT}.transpose(2, 3)")),
+        mutant("fc-conv-bias-dropped", "fc_to_conv", "the bias not copied: the conv keeps its random initial bias",
+               ("            conv.bias.copy_(linear.bias)\n", "            pass\n")),
+        mutant("fc-conv-shares-memory", "fc_to_conv", "the conv's weight is a view of the linear layer's: changing one changes the other",
+               (f"conv.weight.copy_({_FC_WEIGHT})", f"conv.weight = torch.nn.Parameter({_FC_WEIGHT})")),
     ),
 )
 

@@ -4,7 +4,8 @@ Reference: the rules of the developers' guide for graded notebooks (one graded f
 solution cell, a markdown task before it, a test cell after it with hidden tests, every other
 cell locked, kernel ``python3``, one text of the forbidden-kernel guard ``class Forbid`` in every
 hidden test), the graded signatures of the course specification (copied into
-``assignments.py``), and nbgrader's cell metadata format (schema 3).
+``assignments.py``; the questions the book adds beyond it are listed there apart, as
+``questions``, and checked the same way), and nbgrader's cell metadata format (schema 3).
 """
 
 from __future__ import annotations
@@ -84,13 +85,16 @@ def found_signature(node: ast.FunctionDef | ast.ClassDef) -> str:
 def test_graded_functions_keep_the_signatures_of_the_course_spec(a: Assignment):
     nb = source_notebook(a)
     cells = {grade_id(c): c for c in nb.cells if is_solution(c)}
-    assert set(cells) == {gid for gid, _ in a.functions}, "one solution cell per graded function"
-    for gid, signature in a.functions:
+    spec, added = {gid for gid, _ in a.functions}, {gid for gid, _ in a.questions}
+    assert not spec & added, f"{sorted(spec & added)}: a function of the course spec is not an added question"
+    assert set(cells) == spec | added, "one solution cell per graded function (course spec and added questions)"
+    for gid, signature in a.graded:
         tree = ast.parse(strip_markers(cells[gid].source))
         defs = [n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))]
         assert len(defs) == 1, f"{gid}: one graded function per solution cell, found {[d.name for d in defs]}"
+        where = "the course spec" if gid in spec else "the registry (an added question)"
         assert found_signature(defs[0]) == signature, (
-            f"{gid}: the course spec says {signature}, the notebook has {found_signature(defs[0])}")
+            f"{gid}: {where} has {signature}, the notebook has {found_signature(defs[0])}")
 
 
 @pytest.mark.parametrize("a", ASSIGNMENTS, ids=by_name)
