@@ -46,17 +46,30 @@ _RECALL_LEVELS = np.linspace(0.0, 1.0, 101)  # COCO's recThrs
 
 
 def _match(ious: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
-    """COCO's greedy matching; ``ious`` is (D, G) with detections sorted by score -> (T, D) TP."""
+    """COCO's greedy matching; ``ious`` is (D, G) with detections sorted by score -> (T, D) TP.
+
+    Detection ``d`` takes, at each threshold ``t``, the unmatched box with the highest IoU if
+    that IoU reaches ``t`` (the last such box on ties, as cocoeval). The thresholds are matched
+    side by side: one pass over the detections, each handling all ``T`` thresholds at once.
+    """
     D, G = ious.shape
-    tp = np.zeros((len(thresholds), D), dtype=bool)
-    for t, thr in enumerate(thresholds):
-        taken = np.zeros(G, dtype=bool)
-        for d in range(D):
-            cand = np.where(taken, -np.inf, ious[d])  # (G,) unmatched boxes only
-            if G == 0 or cand.max() < min(thr, 1 - 1e-10):
-                continue
-            m = G - 1 - int(np.argmax(cand[::-1]))  # the last box with the highest IoU
-            taken[m] = tp[t, d] = True
+    T = len(thresholds)
+    tp = np.zeros((T, D), dtype=bool)
+    if G == 0:
+        return tp
+    need = np.minimum(thresholds, 1 - 1e-10)  # (T,)
+    taken = np.zeros((T, G), dtype=bool)
+    rows = np.arange(T)
+    for d in range(D):
+        if ious[d].max() < need.min():
+            continue  # no box is close enough at any threshold
+        cand = np.where(taken, -np.inf, ious[d])  # (T, G) unmatched boxes only
+        m = G - 1 - np.argmax(cand[:, ::-1], axis=1)  # (T,) the last box with the highest IoU
+        hit = cand[rows, m] >= need
+        taken[rows[hit], m[hit]] = True
+        tp[hit, d] = True
+        if taken.all():
+            break  # every box is matched at every threshold: the rest are false positives
     return tp
 
 

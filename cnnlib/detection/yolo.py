@@ -162,6 +162,18 @@ def yolo_encode(
     return _encode_one(boxes, labels, Sy, Sx, anchors, K, H, W)
 
 
+def _target_predictors(target: torch.Tensor, num_anchors: int) -> torch.Tensor:
+    """``target`` split per predictor ``(N, S, S, A, 5 + K)``, checked to be what :func:`yolo_encode`
+    makes: ``p_c`` 0 or 1, classes one-hot where ``p_c`` is 1 and zero elsewhere."""
+    t = yolo_predictors(target, num_anchors)
+    if not ((t[..., 0] == 0) | (t[..., 0] == 1)).all():
+        raise ValueError("target p_c must be 0 or 1 (build targets with yolo_encode)")
+    if ((t[..., 5:].sum(-1) - t[..., 0]).abs() > 1e-3).any():
+        raise ValueError("target classes must be one-hot where p_c = 1 and zero elsewhere; "
+                         f"is num_anchors={num_anchors} the number of anchors of this map?")
+    return t
+
+
 def yolo_neighbour_targets(target: torch.Tensor, num_anchors: int) -> torch.Tensor:
     """Make each object's two nearest neighbouring cells responsible for it too (YOLOv5's assignment).
 
@@ -184,7 +196,8 @@ def yolo_neighbour_targets(target: torch.Tensor, num_anchors: int) -> torch.Tens
         a box of the original target.
 
     Raises:
-        ValueError: if ``target`` is not a 4-D YOLO map with ``p_c`` 0 or 1.
+        ValueError: if ``target`` is not a 4-D YOLO map with ``p_c`` 0 or 1 and one-hot classes
+            where ``p_c`` is 1 (what :func:`yolo_encode` makes).
 
     Example:
         >>> anchors = torch.tensor([[16., 16.]])
@@ -193,11 +206,7 @@ def yolo_neighbour_targets(target: torch.Tensor, num_anchors: int) -> torch.Tens
         >>> n[0, ..., 0].nonzero().tolist(), n[0, 0, 1, 1].item(), n[0, 1, 0, 2].item()
         ([[0, 0], [0, 1], [1, 0]], -0.25, -0.25)
     """
-    t = yolo_predictors(target, num_anchors)  # (N, S_y, S_x, A, 5 + K)
-    if t.dim() != 5:
-        raise ValueError(f"target must be a Tensor[N, S, S, A * (5 + K)], got {tuple(target.shape)}")
-    if not ((t[..., 0] == 0) | (t[..., 0] == 1)).all():
-        raise ValueError("target p_c must be 0 or 1 (build targets with yolo_encode)")
+    t = _target_predictors(target, num_anchors)  # (N, S_y, S_x, A, 5 + K)
     out = t.clone()
     responsible = t[..., 0] == 1  # (N, S_y, S_x, A)
     for axis, k in ((2, 1), (1, 2)):  # grid columns with b_x, then grid rows with b_y
@@ -441,13 +450,8 @@ def yolo_loss_terms(
     if not isinstance(pred, torch.Tensor) or not isinstance(target, torch.Tensor) or pred.shape != target.shape:
         shapes = [tuple(t.shape) if isinstance(t, torch.Tensor) else type(t).__name__ for t in (pred, target)]
         raise ValueError(f"pred and target must be tensors of one shape, got {shapes}")
-    p, t = yolo_predictors(pred, num_anchors), yolo_predictors(target, num_anchors)  # (N, S, S, A, 5+K)
+    p, t = yolo_predictors(pred, num_anchors), _target_predictors(target, num_anchors)  # (N, S, S, A, 5+K)
     N = p.shape[0]
-    if not ((t[..., 0] == 0) | (t[..., 0] == 1)).all():
-        raise ValueError("target p_c must be 0 or 1 (build targets with yolo_encode)")
-    if ((t[..., 5:].sum(-1) - t[..., 0]).abs() > 1e-3).any():
-        raise ValueError("target classes must be one-hot where p_c = 1 and zero elsewhere; "
-                         f"is num_anchors={num_anchors} the number of anchors of this map?")
     obj = t[..., 0] == 1  # (N, S, S, A): 1_ij^obj
     noobj = ~obj
     if (p[..., 3:5][obj] < 0).any():

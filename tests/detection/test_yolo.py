@@ -16,6 +16,7 @@ from cnnlib.detection.yolo import (
     yolo_boxes, yolo_decode, yolo_encode, yolo_filter_boxes, yolo_loss, yolo_loss_terms, yolo_neighbour_targets,
     yolo_postprocess, yolo_predictors,
 )
+from tests.detection.reference import ciou_loop
 
 ANCHORS = torch.tensor([[10.0, 10.0], [24.0, 12.0], [14.0, 30.0]])
 
@@ -380,6 +381,12 @@ def test_neighbour_targets_hand_case_edges_and_taken_slots():
     assert got[1, 1, 5:].tolist() == [1, 0] and got[1, 2, 5:].tolist() == [0, 1]
     with pytest.raises(ValueError, match="p_c must be 0 or 1"):
         yolo_neighbour_targets(torch.full((1, 4, 4, 7), 0.5), 1)
+    bad = two.clone()
+    bad[0, 1, 1, 5:] = 1  # two classes at once
+    with pytest.raises(ValueError, match="one-hot"):
+        yolo_neighbour_targets(bad, 1)
+    with pytest.raises(ValueError, match="Tensor\\[N, S, S"):
+        yolo_neighbour_targets(two[0], 1)  # a single map without the batch axis
 
 
 def test_ciou_box_term_equals_one_minus_ciou_of_the_decoded_boxes():
@@ -394,7 +401,7 @@ def test_ciou_box_term_equals_one_minus_ciou_of_the_decoded_boxes():
     _, pb, _ = yolo_boxes(pred, ANCHORS)  # pixel boxes of every predictor
     _, tb, _ = yolo_boxes(target, ANCHORS)
     obj = yolo_predictors(target, 3)[..., 0] == 1
-    expected = sum(1 - ciou_of(p, t) for p, t in zip(pb[obj].tolist(), tb[obj].tolist()))
+    expected = sum(1 - ciou_loop(p, t) for p, t in zip(pb[obj].tolist(), tb[obj].tolist()))
     assert terms["box"].item() == pytest.approx(2.0 * expected / 3, rel=1e-6)  # box_ciou adds eps = 1e-7
     total = yolo_loss(pred, target, 2.0, 0.5, num_anchors=3, box="ciou", anchors=ANCHORS, image_size=64)
     assert total.item() == pytest.approx(sum(v.item() for v in terms.values()))
@@ -402,15 +409,3 @@ def test_ciou_box_term_equals_one_minus_ciou_of_the_decoded_boxes():
         yolo_loss_terms(pred, target, num_anchors=3, box="ciou")
     with pytest.raises(ValueError, match="box must be one of"):
         yolo_loss_terms(pred, target, num_anchors=3, box="giou")
-
-
-def ciou_of(a, b):
-    """CIoU of two xyxy boxes of Python floats (the formula of Zheng et al. 2020)."""
-    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = iw * ih
-    iou = inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
-    rho2 = (((a[0] + a[2]) - (b[0] + b[2])) / 2) ** 2 + (((a[1] + a[3]) - (b[1] + b[3])) / 2) ** 2
-    c2 = (max(a[2], b[2]) - min(a[0], b[0])) ** 2 + (max(a[3], b[3]) - min(a[1], b[1])) ** 2
-    v = 4 / math.pi ** 2 * (math.atan((b[2] - b[0]) / (b[3] - b[1])) - math.atan((a[2] - a[0]) / (a[3] - a[1]))) ** 2
-    return iou - rho2 / c2 - (v / (1 - iou + v) * v if v > 0 else 0.0)
