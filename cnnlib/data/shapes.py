@@ -43,8 +43,8 @@ Dataset card
   backgrounds and overlaps punish imprecise boxes. Triangles are the hardest class: their thin
   tips decide the box.
 - **Limits**: synthetic and clean-edged (no blur, perspective, lighting or clutter that looks like
-  an object); three classes only; occlusion is capped, so heavy overlaps never occur; about a
-  millisecond of CPU per 64x64 scene.
+  an object); three classes only; occlusion is capped, so heavy overlaps never occur; about two
+  milliseconds of CPU per 64x64 scene.
 """
 
 from __future__ import annotations
@@ -319,7 +319,7 @@ def make_scene(rng: np.random.Generator, config: ShapesConfig | None = None) -> 
 class ShapesDataset(Dataset):
     """``n`` shapes scenes; scene ``i`` is drawn from ``np.random.default_rng([seed, i])``.
 
-    Scenes are drawn when read (about a millisecond each), so the data set costs no memory
+    Scenes are drawn when read (about two milliseconds each), so the data set costs no memory
     and scene ``i`` does not depend on ``n``. Items are ``(image, target)`` as in torchvision's
     detection models: ``image`` float32 ``(3, H, W)`` in [0, 1], ``target`` a dict with
     ``"boxes"`` ``(K, 4)`` xyxy pixels, ``"labels"`` ``(K,)``, ``"masks"`` ``(K, H, W)`` bool and

@@ -69,7 +69,11 @@ def _suppression_pairs(boxes: torch.Tensor, iou_threshold: float) -> tuple[torch
     rows, cols = [], []
     a = 0
     while a < N:  # a loop over blocks of boxes (memory), not over boxes
-        b = min(N, a + max(1, min(side, _CHUNK_ELEMENTS // max(1, reach[a] - a))))
+        # a block about as long as the range its first box reaches: comparing it with that range
+        # costs about twice the pairs that can overlap (a much longer block would compare boxes
+        # far apart along x); at least 64 boxes, so the loop stays short
+        width = max(1, reach[a] - a)
+        b = min(N, a + max(1, min(side, max(64, width), _CHUNK_ELEMENTS // width)))
         inter, union = _inter_union(bx[a:b], bx[a:reach[b - 1]])  # (B, reach - a)
         over = (_iou_from(inter, union) > iou_threshold).triu_(diagonal=1)  # each pair once: j > i
         r, c = over.nonzero(as_tuple=True)  # (E_block,) each, local x-order indices

@@ -6,14 +6,33 @@ function that turns any of the accepted forms into ``(images, boxes, labels)``.
 
 from __future__ import annotations
 
-import torch
+import math
 
+import torch
+from torch.utils.data import DataLoader
+
+from cnnlib._checks import check_int
 from cnnlib.progress import progress as _progress
 
 __all__ = ["scene_tensors"]
 
 
-def scene_tensors(data, name: str = "data", progress: bool = False,
+def _pack(items: list) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """A chunk of ``(image, target)`` items as four tensors: a worker process sends each tensor
+    through a file descriptor, and thousands of small ones would exhaust them."""
+    boxes = [t["boxes"] for _, t in items]
+    return (torch.stack([image for image, _ in items]), torch.cat(boxes).reshape(-1, 4),
+            torch.cat([t["labels"] for _, t in items]), torch.tensor([len(b) for b in boxes]))
+
+
+def _unpack(chunk: tuple) -> list:
+    """The ``(image, {"boxes", "labels"})`` items of a chunk made by :func:`_pack`."""
+    images, boxes, labels, counts = chunk
+    return [(image, {"boxes": b, "labels": lab})
+            for image, b, lab in zip(images, boxes.split(counts.tolist()), labels.split(counts.tolist()))]
+
+
+def scene_tensors(data, name: str = "data", progress: bool = False, workers: int = 0,
                   ) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor]]:
     """Images ``(N, 3, H, W)`` with per-image boxes and labels, from a detection data set.
 
@@ -23,6 +42,9 @@ def scene_tensors(data, name: str = "data", progress: bool = False,
             ``(images, boxes, labels)`` triple, returned as it is.
         name (str): how error messages call ``data``.
         progress (bool): show progress while drawing (a bar, or one line in the book).
+        workers (int): processes that draw items in parallel (a ``DataLoader``'s
+            ``num_workers``); 0 draws them in this process. Items come back in order, so the
+            result does not depend on ``workers``.
 
     Returns:
         tuple: ``images Tensor[N, 3, H, W]``, a list of ``N`` boxes ``Tensor[M_i, 4]`` (xyxy)
@@ -41,9 +63,17 @@ def scene_tensors(data, name: str = "data", progress: bool = False,
         images, boxes, labels = data
         boxes, labels = list(boxes), list(labels)
     else:
+        check_int(workers, "workers", minimum=0)
         try:
             n = len(data)
-            items = [data[i] for i in _progress(range(n), desc=f"drawing {name}", enabled=progress)]
+            if workers and n:
+                # chunks of items, a few per worker, so the bar moves and the workers stay busy
+                loader = DataLoader(data, batch_size=max(1, math.ceil(n / (8 * workers))), num_workers=workers,
+                                    collate_fn=_pack)
+                drawn = (item for chunk in loader for item in _unpack(chunk))
+            else:
+                drawn = (data[i] for i in range(n))
+            items = list(_progress(drawn, desc=f"drawing {name}", enabled=progress, total=n))
         except TypeError as err:
             raise TypeError(f"{name} must be a data set of (image, target dict) pairs or an "
                             f"(images, boxes, labels) triple, got {type(data).__name__}") from err

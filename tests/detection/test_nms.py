@@ -198,6 +198,19 @@ def test_many_boxes_vectorised_equals_loop():
     assert torch.equal(nms(boxes, scores, 0.5), nms_naive(boxes, scores, 0.5))
 
 
+def test_clusters_spread_along_x_equal_the_loop():
+    # many small clusters far apart along x (the shape of a batch in one batched_nms call): each
+    # block of the sweep is short, and pairs across blocks and clusters must still be found
+    g = torch.Generator().manual_seed(1)
+    centres = torch.arange(300).float().repeat_interleave(8) * 30  # 300 clusters of 8 boxes, 30 px apart
+    x1 = centres + torch.randint(0, 12, (2400,), generator=g)
+    y1 = torch.randint(0, 12, (2400,), generator=g).float()
+    boxes = torch.stack([x1, y1, x1 + torch.randint(4, 24, (2400,), generator=g), y1 + 10], dim=1)
+    scores = torch.rand(2400, generator=g)
+    for thr in (0.3, 0.6):
+        assert torch.equal(nms(boxes, scores, thr), nms_naive(boxes, scores, thr))
+
+
 @pytest.mark.gpu
 def test_cuda_matches_cpu():
     boxes, scores = crowded_boxes(200, 0)

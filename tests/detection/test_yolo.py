@@ -16,7 +16,7 @@ from cnnlib.detection.yolo import (
     yolo_boxes, yolo_decode, yolo_encode, yolo_filter_boxes, yolo_loss, yolo_loss_terms, yolo_neighbour_targets,
     yolo_postprocess, yolo_predictors,
 )
-from tests.detection.reference import ciou_loop
+from tests.detection.reference import ciou_loop, iou_loop
 
 ANCHORS = torch.tensor([[10.0, 10.0], [24.0, 12.0], [14.0, 30.0]])
 
@@ -109,6 +109,20 @@ def test_encode_matches_the_loop_on_scenes_and_random_boxes():
         torch.testing.assert_close(got, encode_loop(boxes, labels, S, ANCHORS, 4, H, W))
 
 
+def test_batch_encoding_is_the_loop_image_by_image():
+    # the batch is encoded in one pass over all boxes: objects of different images on the same
+    # (cell, anchor) must not collide, and each image must equal the loop on its own boxes
+    targets = scenes(30, 5)
+    boxes, labels = [t["boxes"] for t in targets], [t["labels"] for t in targets]
+    boxes[1], labels[1] = torch.tensor([[0.0, 0.0, 6.0, 6.0]]), torch.tensor([2])  # small box in cell (0, 0)
+    boxes[2], labels[2] = torch.tensor([[0.0, 0.0, 7.0, 7.0]]), torch.tensor([1])  # larger, same slot, next image
+    batch = yolo_encode(boxes, labels, 8, ANCHORS, 3)
+    assert batch.shape == (30, 8, 8, 24)
+    for n in range(30):
+        torch.testing.assert_close(batch[n].double(), encode_loop(boxes[n], labels[n], 8, ANCHORS, 3, 64, 64))
+    assert batch[1, 0, 0, 5 + 2] == 1 and batch[2, 0, 0, 5 + 1] == 1  # both kept, each in its image
+
+
 def test_collisions_the_larger_box_wins_and_equal_areas_keep_the_first():
     anchors = torch.tensor([[10.0, 10.0]])
     boxes = torch.tensor([[0.0, 0.0, 6.0, 6.0], [0.0, 0.0, 8.0, 8.0]])  # same cell, same anchor
@@ -196,6 +210,40 @@ def test_postprocess_suppresses_per_class_and_sorts():
     assert len(yolo_postprocess(t, anchors, 0.6, 0.5, max_detections=2)[0][0]) == 2
     assert len(yolo_postprocess(t, anchors, 0.6, 0.99)[0][0]) == 4  # nothing overlaps that much
     assert len(yolo_postprocess(t, anchors, 0.96, 0.5)[0][0]) == 2
+
+
+def nms_loop(boxes, scores, iou_threshold):
+    """Greedy NMS in Python floats: best score first (lower index on ties), drop IoU > threshold."""
+    order = sorted(range(len(scores)), key=lambda k: (-float(scores[k]), k))
+    keep = []
+    for k in order:
+        if all(iou_loop(boxes[k].tolist(), boxes[m].tolist()) <= iou_threshold for m in keep):
+            keep.append(k)
+    return keep
+
+
+@pytest.mark.parametrize("conf, iou", [(0.01, 0.5), (0.3, 0.3), (0.05, 0.7)])
+def test_postprocess_of_a_batch_is_nms_image_by_image_and_class_by_class(conf, iou):
+    # random maps give many overlapping boxes of all classes in every image; the batch goes through
+    # one NMS call, the reference runs the loop per image and per class and merges by score
+    pred = random_pred(6, 8, 3, 3, seed=7, dtype=torch.float32)
+    got = yolo_postprocess(pred, ANCHORS, conf, iou, max_detections=40)
+    assert len(got) == 6
+    conf_all, boxes_all, probs_all = yolo_boxes(pred, ANCHORS)
+    for n, (boxes, scores, labels) in enumerate(got):
+        best, classes = (conf_all[n, ..., None] * probs_all[n]).max(-1)
+        keep = best > conf
+        b, s, c = boxes_all[n][keep], best[keep], classes[keep]
+        kept = []
+        for cls in range(3):
+            members = torch.nonzero(c == cls).flatten()
+            kept += [int(members[m]) for m in nms_loop(b[members], s[members], iou)]
+        kept = sorted(kept, key=lambda k: (-float(s[k]), k))[:40]
+        assert len(kept) == len(scores), (n, len(kept), len(scores))
+        torch.testing.assert_close(boxes, b[kept])
+        torch.testing.assert_close(scores, s[kept])
+        assert labels.tolist() == c[kept].tolist()
+        assert (scores[:-1] >= scores[1:]).all()
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
