@@ -3,9 +3,9 @@
 :class:`TinyYOLO` is fully convolutional (seed 001's "convolutional implementation of sliding
 windows"): six blocks of a 3x3 convolution + batch norm + LeakyReLU, three of them with stride
 2, so a 64x64 image becomes an 8x8 grid of cells, and one such block with a 1x1 convolution
-(a quarter of the training time went to a last 3x3 block on the 8x8 grid, and it bought
-no accuracy the detector needs); a 1x1 convolution then predicts, for each cell
-and each of ``A`` anchors, the ``5 + K`` numbers of the YOLO layout (:mod:`cnnlib.detection.yolo`).
+(a last 3x3 block on the 8x8 grid took a quarter of the training time and bought about 0.01
+of mAP: ``benchmarks/results/detector-recipe.md``); a 1x1 convolution then predicts, for each
+cell and each of ``A`` anchors, the ``5 + K`` numbers of the YOLO layout (:mod:`cnnlib.detection.yolo`).
 The head applies the activations, so the output means what a target means: ``p_c`` through a
 sigmoid, the class probabilities through a softmax, the centre as ``2 sigmoid(t) - 0.5`` in
 ``(-0.5, 1.5)`` and the sizes relative to the anchor as ``(2 sigmoid(t))^2`` in ``(0, 4)``. Both
