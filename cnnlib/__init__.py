@@ -7,7 +7,8 @@ against PyTorch's own kernels. Everything follows the device of its inputs; pick
 Submodules (imported on first use, so ``import cnnlib`` stays light):
 
 - :mod:`cnnlib.ops`: convolution (loops, im2col + GEMM, FFT), padding, pooling, locally
-  connected and tiled convolution, receptive fields, classic filters.
+  connected and tiled convolution, receptive fields, classic filters, transposed convolution
+  and max-unpooling.
 - :mod:`cnnlib.data`: the fixed MNIST-5k split, sklearn digits, scikit-image photos, DNA
   sequences with planted motifs, the MNIST IDX reader.
 - :mod:`cnnlib.train`: :func:`~cnnlib.train.fit` and :class:`~cnnlib.train.History`.
@@ -16,6 +17,10 @@ Submodules (imported on first use, so ``import cnnlib`` stays light):
 - :mod:`cnnlib.interpret`: feature extraction, saliency maps, Grad-CAM, receptive fields, the
   patches that most excite a unit.
 - :mod:`cnnlib.detection`: boxes, IoU, NMS, anchors, YOLO targets and loss, average precision.
+- :mod:`cnnlib.segmentation`: U-Net, FCN, the deconvolution network, Dice loss, class weights,
+  pixel accuracy, IoU and Dice per class, a confusion matrix.
+- :mod:`cnnlib.restoration`: synthetic noise, DnCNN, a denoising autoencoder, Noise2Void's
+  blind-spot masking, PSNR and SSIM, scikit-image's classical denoisers.
 - :mod:`cnnlib.bench`: :func:`~cnnlib.bench.median_ms`, the timing behind the book's speed tables.
 
 Example:
@@ -34,7 +39,8 @@ from cnnlib.model_summary import summary
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("ops", "data", "train", "viz", "models", "interpret", "detection", "bench")
+_SUBMODULES = ("ops", "data", "train", "viz", "models", "interpret", "detection", "segmentation",
+               "restoration", "bench")
 
 __all__ = ["default_device", "seed_everything", "summary", *_SUBMODULES]
 

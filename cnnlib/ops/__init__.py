@@ -10,6 +10,8 @@ Chapter 1 of the book imports everything from here. One concept per module:
 - :mod:`~cnnlib.ops.correlate`: the textbook single-channel convolution and correlation.
 - :mod:`~cnnlib.ops.conv_backward`: the hand-written backward pass (seed 003's ``g`` and ``h``).
 - :mod:`~cnnlib.ops.pool`: max, average and L2 pooling, and their backward.
+- :mod:`~cnnlib.ops.transpose`: transposed convolution three ways, its checkerboard overlap, and
+  max-unpooling (chapter 4, segmentation).
 - :mod:`~cnnlib.ops.local`: locally connected (unshared) and tiled convolution.
 - :mod:`~cnnlib.ops.receptive_field`: receptive field size, jump and start per layer.
 - :mod:`~cnnlib.ops.filters`: edge detectors and Gabor filters.
@@ -42,6 +44,14 @@ from cnnlib.ops.sizes import (
     full_padding,
     same_padding,
 )
+from cnnlib.ops.transpose import (
+    conv_transpose2d,
+    conv_transpose2d_as_gradient,
+    conv_transpose2d_zero_insertion,
+    conv_transpose_output_size,
+    max_unpool2d,
+    transpose_overlap,
+)
 from cnnlib.ops.unfold import col2im, im2col
 
 __all__ = [
@@ -56,6 +66,9 @@ __all__ = [
     "conv2d_backward", "Conv2dFunction", "conv2d_manual",
     # pooling
     "POOL_MODES", "pool2d", "pool2d_backward", "global_avg_pool2d",
+    # transposed convolution and unpooling
+    "conv_transpose_output_size", "conv_transpose2d", "conv_transpose2d_zero_insertion",
+    "conv_transpose2d_as_gradient", "transpose_overlap", "max_unpool2d",
     # unshared and tiled
     "locally_connected2d", "tiled_conv2d",
     # receptive fields, filters

@@ -106,11 +106,26 @@ class Course:
         self.autograde_result: subprocess.CompletedProcess | None = None
         self.deleted_test: str | None = None  # set by grade_all: the cells its broken submissions deleted
         self.deleted_solution: str | None = None
+        self.shard: Course | None = None  # set by grade_all: the copy that graded some of the mutants
+        self.shard_students: set[str] = set()
 
     def nbgrader(self, *args: str) -> subprocess.CompletedProcess:
         """``python -m nbgrader ARGS`` in the course folder, with this interpreter."""
         return subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=self.root, capture_output=True,
                               text=True, timeout=900, env=self.env)
+
+    def copy_to(self, root: Path) -> Course:
+        """A shard: this course (release and gradebook) copied to ``root``, with no submissions yet."""
+        shutil.copytree(self.root, root, ignore=shutil.ignore_patterns("submitted", "autograded", "feedback",
+                                                                        "decoy-jupyter-data"))
+        shard = copy.copy(self)
+        shard.root, shard.env = root, nbgrader_env(root / "decoy-jupyter-data")
+        shard.shard, shard.shard_students = None, set()
+        return shard
+
+    def where(self, student: str) -> Course:
+        """The course (this one or its shard) that graded ``student``."""
+        return self.shard if self.shard is not None and student in self.shard_students else self
 
     @property
     def release_path(self) -> Path:
@@ -170,7 +185,25 @@ class Course:
             nbformat.write(nb, target)
 
     def autograde(self) -> subprocess.CompletedProcess:
-        self.autograde_result = self.nbgrader("autograde", self.a.name, "--create", "--force")
+        """Autograde every submission, the shard's at the same time as this course's."""
+        if self.shard is None:
+            self.autograde_result = self.nbgrader("autograde", self.a.name, "--create", "--force")
+            return self.autograde_result
+        args = [sys.executable, "-m", "nbgrader", "autograde", self.a.name, "--create", "--force"]
+        courses, runs = (self, self.shard), []
+        for c in courses:  # logs to files: a full pipe would stall a run while the other is waited for
+            out, err = (open(c.root / f"autograde.{kind}", "w+") for kind in ("out", "err"))
+            runs.append((subprocess.Popen(args, cwd=c.root, env={**c.env, "OMP_NUM_THREADS": "1"}, text=True,
+                                          stdout=out, stderr=err), out, err))
+        for c, (run, out, err) in zip(courses, runs):
+            try:
+                run.wait(timeout=900)
+            finally:
+                run.kill()
+                run.wait()
+            with out, err:
+                out.seek(0), err.seek(0)
+                c.autograde_result = subprocess.CompletedProcess(args, run.returncode, out.read(), err.read())
         return self.autograde_result
 
     # -- the gradebook -----------------------------------------------------------------------
@@ -179,22 +212,26 @@ class Course:
 
     def scores(self, student: str) -> dict[str, tuple[float, float]]:
         """``{grade_id: (score, max_score)}`` of every autograded test cell of the student's notebook."""
+        if self.where(student) is not self:
+            return self.shard.scores(student)
         with self.gradebook() as gb:
             nb = gb.find_submission_notebook(self.a.notebook_id, self.a.name, student)
             return {g.name: (float(g.score), float(g.max_score)) for g in nb.grades if g.cell.cell_type == "code"
                     and g.max_score > 0}
 
     def needs_manual_grade(self, student: str) -> bool:
+        if self.where(student) is not self:
+            return self.shard.needs_manual_grade(student)
         with self.gradebook() as gb:
             return gb.find_submission_notebook(self.a.notebook_id, self.a.name, student).needs_manual_grade
 
     def totals(self) -> dict[str, float]:
-        """Each student's total score on the assignment."""
+        """Each student's total score on the assignment (in this course, not its shard)."""
         with self.gradebook() as gb:
             return {s.student.id: float(s.score) for s in gb.find_assignment(self.a.name).submissions}
 
     def autograded_notebook(self, student: str):
-        return nbformat.read(self.root / "autograded" / student / self.a.name / self.a.notebook, as_version=4)
+        return nbformat.read(self.where(student).root / "autograded" / student / self.a.name / self.a.notebook, as_version=4)
 
 
 def _delete_cell(nb, predicate) -> str:
@@ -222,8 +259,14 @@ def grade_all(root: Path, a: Assignment) -> Course:
     solution.cells.append(nbformat.v4.new_code_cell(f'import sys\nprint("{KERNEL_PROBE}" + sys.prefix)'))
     course.submit(SOLUTION, solution)
     course.submit(UNTOUCHED, course.release)
-    for m in a.mutants:
-        course.submit(m.id, course.filled(m))
+    course.shard = course.copy_to(root.with_name(root.name + "-shard"))
+    # Half the notebooks each: the shard takes mutants until it has as many as this course will hold.
+    in_shard = (len(a.mutants) + 2 + len(BROKEN) + 1) // 2
+    for i, m in enumerate(a.mutants):
+        target = course.shard if i < in_shard else course
+        target.submit(m.id, course.filled(m))
+        if target is course.shard:
+            course.shard_students.add(m.id)
 
     course.submit("invalid-json", raw='{"cells": [ this is not json')
     nb = course.filled()

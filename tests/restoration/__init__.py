@@ -1,0 +1,1 @@
+"""Tests of :mod:`cnnlib.restoration`, one file per module."""

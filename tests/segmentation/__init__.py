@@ -1,0 +1,1 @@
+"""Tests of :mod:`cnnlib.segmentation`, one file per module."""
