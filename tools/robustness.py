@@ -51,7 +51,8 @@ from nbclient import NotebookClient
 ROOT = Path(__file__).resolve().parents[1]
 # Calls whose ``seed=`` builds the data, not the training run: left alone.
 DATA_CALLS = {"ShapesDataset", "single_object_scenes", "window_crops", "kmeans_anchors", "mnist_split",
-              "make_dna_dataset", "load", "shapes_dataset", "RoadsDataset", "FacesDataset"}
+              "make_dna_dataset", "load", "shapes_dataset", "RoadsDataset", "roads_tensors", "make_roads_tile",
+              "FacesDataset"}
 SEED_CALLS = {"seed_everything", "manual_seed"}
 RECORDER = "__robustness_record__"
 

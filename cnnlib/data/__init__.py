@@ -10,6 +10,10 @@
 - COCO-style detection annotations, written and read (:mod:`~cnnlib.data.coco`).
 - shapes scenes for detection and segmentation, boxes and masks from a seed
   (:mod:`~cnnlib.data.shapes`).
+- roads from above: aerial-looking tiles with road masks from a seed, and the colour-rule
+  baseline they defeat (:mod:`~cnnlib.data.roads`).
+- a segmentation folder on disk, ``images/`` paired with ``masks/`` by file stem
+  (:mod:`~cnnlib.data.segfolder`).
 - which worker process read an item of a ``DataLoader`` (:mod:`~cnnlib.data.workers`).
 - mini-batches straight from tensors in memory, shuffled or drawn with replacement
   (:mod:`~cnnlib.data.batches`).
@@ -25,6 +29,11 @@ from cnnlib.data.dna import IUPAC_CODES, DNADataset, make_dna_dataset, one_hot_d
 from cnnlib.data.idx import MNIST_FILES, download_mnist, load_mnist_idx, read_idx
 from cnnlib.data.images import PHOTOS, load_digits_tensors, load_lfw_subset, load_photo
 from cnnlib.data.mnist import MNIST_SPLIT, AugmentedDataset, MNISTSplit, mnist_loaders, mnist_split
+from cnnlib.data.roads import (
+    ROAD_CLASSES, ColourRule, RoadsConfig, RoadsDataset, colour_rule_baseline, fit_colour_rule, make_roads_tile,
+    roads_tensors,
+)
+from cnnlib.data.segfolder import SegmentationFolder, read_image_float, read_mask
 from cnnlib.data.shapes import (
     CLASS_NAMES, SEGMENTATION_CLASSES, ShapesConfig, ShapesDataset, ShapesScene, detection_collate, make_scene,
 )
@@ -40,4 +49,6 @@ __all__ = [
     "save_coco", "load_coco", "read_image", "download_coco_annotations", "COCO_ANNOTATIONS_URL",
     "CLASS_NAMES", "SEGMENTATION_CLASSES", "ShapesConfig", "ShapesScene", "make_scene", "ShapesDataset",
     "detection_collate", "WithWorkerId", "ShuffledBatches", "RandomBatches",
+    "ROAD_CLASSES", "RoadsConfig", "make_roads_tile", "RoadsDataset", "roads_tensors", "ColourRule",
+    "fit_colour_rule", "colour_rule_baseline", "SegmentationFolder", "read_mask", "read_image_float",
 ]

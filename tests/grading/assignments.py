@@ -388,4 +388,144 @@ DETECTION = Assignment(
     ),
 )
 
-ASSIGNMENTS: tuple[Assignment, ...] = (CONVOLUTION, ARCHITECTURES, DETECTION)
+# ----------------------------------------------------------------------------------------------
+# 04 Segmentation and restoration
+# ----------------------------------------------------------------------------------------------
+
+_DOUBLE_CONV = """        nn.Conv2d(c_in, c_out, kernel_size=3, padding=1, bias=False),
+        nn.BatchNorm2d(c_out),
+        nn.ReLU(),
+        nn.Conv2d(c_out, c_out, kernel_size=3, padding=1, bias=False),
+        nn.BatchNorm2d(c_out),
+        nn.ReLU(),
+"""
+_IOU_DATASET = """    p = pred.reshape(1, -1) == classes  # (K, P): pixel predicted as class c, P = every pixel of every image
+    t = target.reshape(1, -1) == classes  # (K, P): pixel of class c
+    inter = (p & t).sum(dim=1).double()  # (K,)
+    union = (p | t).sum(dim=1).double()  # (K,)
+    return inter / union  # 0 / 0 = NaN for a class absent from both"""
+_IOU_PER_IMAGE = """    p = pred.reshape(len(pred), 1, -1) == classes  # (N, K, H*W)
+    t = target.reshape(len(target), 1, -1) == classes  # (N, K, H*W)
+    inter = (p & t).sum(dim=2).double()  # (N, K)
+    union = (p | t).sum(dim=2).double()  # (N, K)
+    return (inter / union).nanmean(dim=0)  # the mean of each image's IoU, over the images that have the class"""
+_WINDOW_DRAW = """    top, left = (i - 2).clamp(min=0), (j - 2).clamp(min=0)
+    R = (i + 2).clamp(max=H - 1) - top + 1  # (M,)
+    Q = (j + 2).clamp(max=W - 1) - left + 1  # (M,)
+    # a pixel of the window other than the centre: one of the R * Q - 1 others, numbered row by row
+    u = torch.rand(len(n), generator=generator, device=x.device, dtype=torch.float64)
+    k = (u * (R * Q - 1)).long()  # 0 ... R * Q - 2
+    centre = (i - top) * Q + (j - left)
+    k = k + (k >= centre).long()  # skip the centre
+    i2, j2 = top + k // Q, left + k % Q  # (M,): the source pixels"""
+_CLAMPED_OFFSETS = """    offsets = torch.tensor([(a, b) for a in range(-2, 3) for b in range(-2, 3) if (a, b) != (0, 0)], device=x.device)
+    pick = offsets[torch.randint(0, 24, (len(n),), generator=generator, device=x.device)]  # (M, 2)
+    i2, j2 = (i + pick[:, 0]).clamp(0, H - 1), (j + pick[:, 1]).clamp(0, W - 1)  # clamped into the image"""
+_MASK_BY_PIXEL = """    masked = x.clone()
+    for a in range(len(n)):  # one Python step per masked pixel
+        masked[n[a], c[a], i[a], j[a]] = x[n[a], c[a], i2[a], j2[a]]
+    return masked, mask"""
+
+SEGMENTATION = Assignment(
+    name="04-segmentation",
+    notebook="segmentation.ipynb",
+    total_points=17,
+    functions=(
+        ("conv_transpose_output_size", "conv_transpose_output_size(n, f, s=1, p=0, output_padding=0)"),
+        ("double_conv", "double_conv(c_in, c_out)"),
+        ("UNet", "UNet(in_channels, num_classes, base=16, depth=3)"),
+        ("pixel_accuracy", "pixel_accuracy(pred, target)"),
+        ("iou_per_class", "iou_per_class(pred, target, num_classes)"),
+        ("dice_coefficient", "dice_coefficient(pred, target, eps=1e-06)"),  # 1e-6, as ast.unparse writes it
+        ("blind_spot_mask", "blind_spot_mask(x, ratio, generator)"),
+    ),
+    mutants=(
+        mutant("tsize-no-output-padding", "conv_transpose_output_size", "output_padding ignored",
+               (" + output_padding + 1", " + 1")),
+        mutant("tsize-single-padding", "conv_transpose_output_size", "the padding removed from one side only: -p instead of -2p",
+               ("- 2 * p", "- p")),
+        mutant("tsize-conv-rule", "conv_transpose_output_size", "the output-size rule of the convolution, not of its transpose",
+               ("return (n - 1) * s - 2 * p + (f - 1) + output_padding + 1", "return (n + 2 * p - f) // s + 1")),
+        mutant("tsize-padding-before-stride", "conv_transpose_output_size", "stride and padding read in the order of conv_output_size(n, f, p, s)",
+               ("(n - 1) * s - 2 * p", "(n - 1) * p - 2 * s")),
+        mutant("tsize-runs-conv-transpose", "conv_transpose_output_size", "runs a transposed convolution and reads off its size",
+               ("    return (n - 1) * s - 2 * p + (f - 1) + output_padding + 1",
+                "    out = F.conv_transpose2d(torch.zeros(1, 1, n, n), torch.zeros(1, 1, f, f), stride=s, padding=p,\n"
+                "                             output_padding=output_padding)\n"
+                "    return out.shape[-1]")),
+        mutant("dconv-no-batchnorm", "double_conv", "no batch norm (and still no bias)",
+               (_DOUBLE_CONV, _DOUBLE_CONV.replace("        nn.BatchNorm2d(c_out),\n", ""))),
+        mutant("dconv-one-conv", "double_conv", "one convolution instead of two",
+               (_DOUBLE_CONV, _DOUBLE_CONV.split("        nn.Conv2d(c_out")[0])),
+        mutant("dconv-with-bias", "double_conv", "convolutions with a bias in front of the batch norms",
+               (_DOUBLE_CONV, _DOUBLE_CONV.replace("bias=False", "bias=True"))),
+        mutant("dconv-relu-before-bn", "double_conv", "ReLU before the batch norm",
+               (_DOUBLE_CONV, _DOUBLE_CONV.replace("        nn.BatchNorm2d(c_out),\n        nn.ReLU(),\n",
+                                                   "        nn.ReLU(),\n        nn.BatchNorm2d(c_out),\n"))),
+        mutant("dconv-no-padding", "double_conv", "unpadded convolutions, as in the paper: the map shrinks",
+               (_DOUBLE_CONV, _DOUBLE_CONV.replace("padding=1, ", ""))),
+        mutant("dconv-calls-cnnlib", "double_conv", "returns the book's cnnlib.segmentation.double_conv",
+               ("    return nn.Sequential(\n", "    import cnnlib.segmentation\n    return cnnlib.segmentation.double_conv(c_in, c_out)\n    return nn.Sequential(\n")),
+        mutant("unet-skips-added", "UNet", "the skip added to the upsampled map instead of concatenated",
+               ("double_conv(2 * widths[k], widths[k])", "double_conv(widths[k], widths[k])"),
+               ("conv(torch.cat([skip, up(h)], dim=1))", "conv(skip + up(h))")),
+        mutant("unet-no-skips", "UNet", "no skip connections: an encoder-decoder",
+               ("double_conv(2 * widths[k], widths[k])", "double_conv(widths[k], widths[k])"),
+               ("conv(torch.cat([skip, up(h)], dim=1))", "conv(up(h))")),
+        mutant("unet-upsampled-first", "UNet", "concatenated in the other order: upsampled map first, then the skip",
+               ("torch.cat([skip, up(h)], dim=1)", "torch.cat([up(h), skip], dim=1)")),
+        mutant("unet-plain-list", "UNet", "the down stages in a plain Python list: their parameters are not registered",
+               ("self.downs = nn.ModuleList(double_conv(widths[k - 1], widths[k]) for k in range(1, depth + 1))",
+                "self.downs = [double_conv(widths[k - 1], widths[k]) for k in range(1, depth + 1)]")),
+        mutant("unet-no-head-bias", "UNet", "the 1x1 head without its bias",
+               ("nn.Conv2d(widths[0], num_classes, kernel_size=1)", "nn.Conv2d(widths[0], num_classes, kernel_size=1, bias=False)")),
+        mutant("unet-calls-cnnlib", "UNet", "wraps the book's cnnlib.segmentation.UNet",
+               ("        widths = [base * 2 ** k for k in range(depth + 1)]  # channels of levels 0 ... depth\n",
+                "        import cnnlib.segmentation\n        self.book = cnnlib.segmentation.UNet(in_channels, num_classes, base, depth)\n"
+                "        return\n"),
+               ("        levels = [self.inc(x)]", "        return self.book(x)\n        levels = [self.inc(x)]")),
+        mutant("acc-foreground-only", "pixel_accuracy", "counts only the pixels whose target is not background",
+               ("return (pred == target).double().mean().item()", "return (pred == target)[target > 0].double().mean().item()")),
+        mutant("acc-integer-division", "pixel_accuracy", "integer division of the count of equal pixels",
+               ("return (pred == target).double().mean().item()", "return (pred == target).sum().item() // pred.numel()")),
+        mutant("iou-per-image-mean", "iou_per_class", "the mean of the images' IoUs instead of the IoU of the data set",
+               (_IOU_DATASET, _IOU_PER_IMAGE)),
+        mutant("iou-absent-as-zero", "iou_per_class", "a class absent from both maps scores 0 instead of NaN",
+               ("    return inter / union  #", "    return torch.nan_to_num(inter / union, nan=0.0)  #")),
+        mutant("iou-absent-as-one", "iou_per_class", "a class absent from both maps scores 1 instead of NaN",
+               ("    return inter / union  #", "    return torch.where(union > 0, inter / union, torch.ones_like(union))  #")),
+        mutant("iou-union-as-sum", "iou_per_class", "the union counted as |P| + |T|, the intersection twice",
+               ("union = (p | t).sum(dim=1).double()", "union = (p.sum(dim=1) + t.sum(dim=1)).double()")),
+        mutant("iou-calls-cnnlib", "iou_per_class", "returns the book's cnnlib.segmentation.iou_per_class",
+               ("    classes = torch.arange(", "    import cnnlib.segmentation\n    return cnnlib.segmentation.iou_per_class(pred, target, num_classes)\n    classes = torch.arange(")),
+        mutant("dice-no-factor-2", "dice_coefficient", "the factor 2 forgotten",
+               ("(2 * (a * b).sum() /", "((a * b).sum() /")),
+        mutant("dice-as-iou", "dice_coefficient", "the IoU formula |A and B| / |A or B| instead of Dice",
+               ("(2 * (a * b).sum() / (a.sum() + b.sum() + eps))", "((a * b).sum() / (a.sum() + b.sum() - (a * b).sum() + eps))")),
+        mutant("dice-ignores-eps", "dice_coefficient", "eps fixed at 1e-6 whatever the argument",
+               ("+ b.sum() + eps)", "+ b.sum() + 1e-6)")),
+        mutant("dice-calls-cnnlib", "dice_coefficient", "returns the book's cnnlib.segmentation.dice_coefficient",
+               ("    a, b = pred.double(), target.double()\n",
+                "    import cnnlib.segmentation\n    return cnnlib.segmentation.dice_coefficient(pred, target, eps).item()\n")),
+        mutant("mask-may-pick-itself", "blind_spot_mask", "the source drawn from the whole window, centre included: a masked pixel may keep its value",
+               ("k = (u * (R * Q - 1)).long()  # 0 ... R * Q - 2", "k = (u * (R * Q)).long()  # 0 ... R * Q - 1"),
+               ("    k = k + (k >= centre).long()  # skip the centre\n", "")),
+        mutant("mask-fills-zero", "blind_spot_mask", "masked pixels set to 0 instead of a neighbour's value",
+               ("masked[n, c, i, j] = x[n, c, i2, j2]", "masked[n, c, i, j] = 0")),
+        mutant("mask-in-place", "blind_spot_mask", "writes into x itself instead of a copy",
+               ("masked = x.clone()", "masked = x")),
+        mutant("mask-global-rng", "blind_spot_mask", "the mask drawn from the global random generator, not from generator",
+               ("torch.rand(x.shape, generator=generator, device=x.device)", "torch.rand(x.shape, device=x.device)")),
+        mutant("mask-clamped-offsets", "blind_spot_mask", "a random offset clamped into the image: at the border it can land on the pixel itself",
+               (_WINDOW_DRAW, _CLAMPED_OFFSETS)),
+        mutant("mask-3x3-window", "blind_spot_mask", "a 3x3 window instead of 5x5",
+               ("(i - 2).clamp(min=0), (j - 2).clamp(min=0)", "(i - 1).clamp(min=0), (j - 1).clamp(min=0)"),
+               ("(i + 2).clamp(max=H - 1)", "(i + 1).clamp(max=H - 1)"), ("(j + 2).clamp(max=W - 1)", "(j + 1).clamp(max=W - 1)")),
+        mutant("mask-loops-over-pixels", "blind_spot_mask", "a Python loop over the masked pixels",
+               ("    masked = x.clone()\n    masked[n, c, i, j] = x[n, c, i2, j2]\n    return masked, mask", _MASK_BY_PIXEL)),
+        mutant("mask-calls-cnnlib", "blind_spot_mask", "returns the book's cnnlib.restoration.blind_spot_mask",
+               ("    N, C, H, W = x.shape\n", "    import cnnlib.restoration\n    return cnnlib.restoration.blind_spot_mask(x, ratio, generator)\n")),
+    ),
+)
+
+ASSIGNMENTS: tuple[Assignment, ...] = (CONVOLUTION, ARCHITECTURES, DETECTION, SEGMENTATION)
