@@ -32,20 +32,24 @@ class DnCNN(nn.Module):
 
     All convolutions are 3x3 with padding 1, so the output has the input's size; the receptive
     field is ``(2 depth + 1)`` pixels wide. The middle convolutions have no bias (batch
-    normalisation follows them), as in the paper.
+    normalisation follows them), as in the paper. With ``batch_norm=False`` the middle layers are
+    conv (with bias) + ReLU: a plain stack, cheaper per step on a CPU and, for short trainings on
+    small batches (the book trains on 16 patches of 32x32 for 1,000 steps), the more accurate
+    choice (book section "Autoencoders and supervised denoising": about 0.5 dB PSNR).
 
     Args:
         channels (int): image channels (1 for grey, 3 for colour).
         depth (int): number of convolutions, ``>= 2`` (the paper: 17; default 8 for the CPU).
         features (int): channels of the hidden layers (the paper: 64; default 32).
+        batch_norm (bool): batch normalisation after each middle convolution (the paper's design).
 
     Shape:
         ``(N, channels, H, W) -> (N, channels, H, W)``: the denoised images ``x - body(x)``;
         :attr:`body` alone gives the predicted noise.
 
     Raises:
-        TypeError / ValueError: for a non-int or out-of-range argument; in ``forward``, for an
-            input that is not ``(N, channels, H, W)``.
+        TypeError / ValueError: for a non-int or out-of-range argument, or a ``batch_norm`` that is
+            not a bool; in ``forward``, for an input that is not ``(N, channels, H, W)``.
 
     Example:
         >>> net = DnCNN(channels=1, depth=4, features=8)
@@ -53,17 +57,24 @@ class DnCNN(nn.Module):
         >>> y = net(x)
         >>> y.shape, torch.allclose(y, x - net.body(x))
         (torch.Size([2, 1, 10, 12]), True)
+        >>> len(DnCNN(depth=4, features=8, batch_norm=False).body)  # conv, ReLU, 2 x (conv, ReLU), conv
+        7
     """
 
-    def __init__(self, channels: int = 1, depth: int = 8, features: int = 32) -> None:
+    def __init__(self, channels: int = 1, depth: int = 8, features: int = 32, batch_norm: bool = True) -> None:
         super().__init__()
         self.channels = check_int(channels, "channels")
         self.depth = check_int(depth, "depth", 2)
         features = check_int(features, "features")
+        if not isinstance(batch_norm, bool):
+            raise TypeError(f"batch_norm must be a bool, got {type(batch_norm).__name__}")
         layers: list[nn.Module] = [nn.Conv2d(channels, features, 3, padding=1), nn.ReLU(inplace=True)]
         for _ in range(depth - 2):
-            layers += [nn.Conv2d(features, features, 3, padding=1, bias=False), nn.BatchNorm2d(features),
-                       nn.ReLU(inplace=True)]
+            if batch_norm:
+                layers += [nn.Conv2d(features, features, 3, padding=1, bias=False), nn.BatchNorm2d(features)]
+            else:
+                layers.append(nn.Conv2d(features, features, 3, padding=1))
+            layers.append(nn.ReLU(inplace=True))
         layers.append(nn.Conv2d(features, channels, 3, padding=1))
         self.body = nn.Sequential(*layers)  # R(y): the predicted noise
 

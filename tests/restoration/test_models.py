@@ -1,9 +1,9 @@
 """Tests for cnnlib.restoration.models: DnCNN and the convolutional denoising autoencoder.
 
 Reference: DnCNN's forward pass rewritten here with ``torch.nn.functional`` (conv2d, batch_norm,
-relu) from the module's own weights, and ``x - that``; parameter counts from the layer formulas
-(Zhang et al. 2017; a conv has ``c_in c_out k^2 + c_out`` weights); output sizes of the
-transposed convolutions ``(n - 1) s - 2 p + k``.
+relu; with and without batch norm) from the module's own weights, and ``x - that``; parameter
+counts from the layer formulas (Zhang et al. 2017; a conv has ``c_in c_out k^2 + c_out``
+weights); output sizes of the transposed convolutions ``(n - 1) s - 2 p + k``.
 """
 
 import pytest
@@ -17,6 +17,9 @@ def dncnn_by_hand(net, x):
     convs = [m for m in net.body if isinstance(m, torch.nn.Conv2d)]
     norms = [m for m in net.body if isinstance(m, torch.nn.BatchNorm2d)]
     h = F.relu(F.conv2d(x, convs[0].weight, convs[0].bias, padding=1))
+    if not norms:  # batch_norm=False: conv with bias + ReLU
+        for conv in convs[1:-1]:
+            h = F.relu(F.conv2d(h, conv.weight, conv.bias, padding=1))
     for conv, bn in zip(convs[1:-1], norms):
         h = F.conv2d(h, conv.weight, None, padding=1)
         h = F.relu(F.batch_norm(h, bn.running_mean, bn.running_var, bn.weight, bn.bias, False, 0.0, bn.eps))
@@ -67,6 +70,22 @@ def test_autoencoder_shapes(levels, size):
     assert n == size[0]
 
 
+@pytest.mark.parametrize("channels,depth,features", [(1, 2, 4), (1, 5, 8), (3, 4, 6)])
+def test_dncnn_without_batch_norm_is_a_plain_residual_stack(channels, depth, features):
+    torch.manual_seed(0)
+    net = DnCNN(channels, depth, features, batch_norm=False).double()
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in net.modules())
+    convs = [m for m in net.body if isinstance(m, torch.nn.Conv2d)]
+    assert len(convs) == depth and all(c.bias is not None for c in convs)
+    x = torch.rand(2, channels, 11, 9, dtype=torch.float64)
+    y = net(x)
+    torch.testing.assert_close(y, dncnn_by_hand(net, x), rtol=0, atol=1e-12)
+    torch.testing.assert_close(net.train()(x), net.eval()(x), rtol=0, atol=0)  # no batch statistics
+    expected = (channels * features * 9 + features) + (depth - 2) * (features * features * 9 + features) \
+        + (features * channels * 9 + channels)
+    assert sum(p.numel() for p in net.parameters()) == expected
+
+
 def test_autoencoder_trains_end_to_end():
     torch.manual_seed(0)
     ae = DenoisingAutoencoder()
@@ -80,6 +99,8 @@ def test_model_errors():
         DnCNN(depth=1)
     with pytest.raises(TypeError, match="features must be an int"):
         DnCNN(features=3.0)
+    with pytest.raises(TypeError, match="batch_norm must be a bool, got int"):
+        DnCNN(batch_norm=1)
     with pytest.raises(ValueError, match="DnCNN expects 1 input channels, got 3"):
         DnCNN()(torch.rand(1, 3, 8, 8))
     with pytest.raises(ValueError, match=r"DnCNN expects input of shape \(N, 1, H, W\)"):
