@@ -232,3 +232,18 @@ def check_images(x: object, model: str, in_channels: int, min_size: int,
     if H < min_size or W < min_size:
         raise ValueError(f"{model} needs input of at least {min_size}x{min_size} (its downsampling "
                          f"would leave an empty feature map), got {H}x{W}")
+
+
+def check_generator(generator: object, optional: bool = True) -> torch.Generator | None:
+    """Return ``generator`` if it is a ``torch.Generator`` (or ``None`` where that is allowed).
+
+    Example:
+        >>> check_generator(None) is None
+        True
+    """
+    if generator is None and optional:
+        return None
+    if not isinstance(generator, torch.Generator):
+        expected = "a torch.Generator or None" if optional else "a torch.Generator"
+        raise TypeError(f"generator must be {expected}, got {type(generator).__name__}")
+    return generator

@@ -30,7 +30,7 @@ from typing import NamedTuple
 import torch
 import torch.nn.functional as F
 
-from cnnlib._checks import as_image_batch, check_choice, check_float, pair
+from cnnlib._checks import as_image_batch, check_choice, check_float, check_generator, pair
 from cnnlib.ops import PADDING_MODES, pad2d
 
 __all__ = [
@@ -60,12 +60,6 @@ def _range(value: object, name: str, low: float = -math.inf, high: float = math.
 def _scalar(value: object, name: str, high: float = math.inf) -> float:
     """A number in ``[0, high]``."""
     return check_float(value, name, 0.0, high, low_inclusive=True, high_inclusive=True)
-
-
-def _generator(generator: object) -> torch.Generator | None:
-    if generator is not None and not isinstance(generator, torch.Generator):
-        raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
-    return generator
 
 
 class _RandomTransform:
@@ -119,7 +113,7 @@ class RandomHorizontalFlip(_RandomTransform):
     """
 
     def __init__(self, p: float = 0.5, generator: torch.Generator | None = None):
-        self.p, self.generator = _scalar(p, "p", high=1.0), _generator(generator)
+        self.p, self.generator = _scalar(p, "p", high=1.0), check_generator(generator)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         xb, single = as_image_batch(x)
@@ -158,7 +152,7 @@ class RandomCrop(_RandomTransform):
             raise ValueError(f"padding must be an int >= 0 or (left, right, top, bottom), got {padding!r}")
         check_choice(pad_mode, "pad_mode", PADDING_MODES)
         self.padding, self.pad_mode, self.fill = tuple(four), pad_mode, float(fill)
-        self.generator = _generator(generator)
+        self.generator = check_generator(generator)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         xb, single = as_image_batch(x)
@@ -287,7 +281,7 @@ class RandomAffine(_RandomTransform):
             self.shear = _range(shear, "shear", **limits) + (0.0, 0.0)
         if interpolation not in ("bilinear", "nearest"):
             raise ValueError(f"interpolation must be 'bilinear' or 'nearest', got {interpolation!r}")
-        self.interpolation, self.fill, self.generator = interpolation, float(fill), _generator(generator)
+        self.interpolation, self.fill, self.generator = interpolation, float(fill), check_generator(generator)
 
     def get_params(self, n: int, size: tuple[int, int]) -> dict[str, torch.Tensor]:
         """Draw the parameters of ``n`` images of ``size (H, W)``, in this order: angle,
@@ -355,7 +349,7 @@ class ColorShift(_RandomTransform):
         if clamp is not None and not (isinstance(clamp, (tuple, list)) and len(clamp) == 2):
             raise ValueError(f"clamp must be None or a pair (lo, hi), got {clamp!r}")
         self.clamp = None if clamp is None else _range(tuple(clamp), "clamp")
-        self.generator = _generator(generator)
+        self.generator = check_generator(generator)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         xb, single = as_image_batch(x)
@@ -404,7 +398,7 @@ class PCAColorShift(_RandomTransform):
             got = tuple(eigvecs.shape) if isinstance(eigvecs, torch.Tensor) else eigvecs
             raise ValueError(f"eigvecs must be a Tensor[{C}, {C}] (eigenvectors as columns), got {got}")
         self.eigvals, self.eigvecs = eigvals.double().cpu(), eigvecs.double().cpu()
-        self.std, self.generator = _scalar(std, "std"), _generator(generator)
+        self.std, self.generator = _scalar(std, "std"), check_generator(generator)
 
     @classmethod
     def from_images(cls, images: torch.Tensor, std: float = 0.1, generator=None) -> "PCAColorShift":

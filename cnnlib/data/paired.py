@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 
 from cnnlib.data import augment
-from cnnlib._checks import as_image_batch, pair
+from cnnlib._checks import as_image_batch, check_generator, pair
 from cnnlib.data.augment import _range, _uniform
 from cnnlib.ops import pad2d
 
@@ -190,7 +190,7 @@ class RandomHorizontalFlip(_Paired, augment._RandomTransform):
     axis = -1
 
     def __init__(self, p: float = 0.5, generator: torch.Generator | None = None):
-        self.p, self.generator = augment._scalar(p, "p", high=1.0), augment._generator(generator)
+        self.p, self.generator = augment._scalar(p, "p", high=1.0), check_generator(generator)
 
     def _draw(self, N, H, W):
         return torch.rand(N, generator=self.generator) < self.p  # (N,), as augment.RandomHorizontalFlip
@@ -301,7 +301,7 @@ class RandomResizedCrop(_Paired, augment._RandomTransform):
                 raise ValueError(f"{name} must be a range (lo, hi), got {v!r}")
         self.scale = _range(tuple(scale), "scale", low=1e-12, high=1.0)
         self.ratio = _range(tuple(ratio), "ratio", low=1e-12)
-        self.generator = augment._generator(generator)
+        self.generator = check_generator(generator)
 
     def _draw(self, N, H, W):
         windows = []

@@ -23,6 +23,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from cnnlib.data.coco import read_image
+
 __all__ = ["SegmentationFolder", "read_mask", "read_image_float"]
 
 
@@ -45,11 +47,7 @@ def read_image_float(path: str | Path) -> torch.Tensor:
         >>> x = read_image_float(p); (x.dtype, tuple(x.shape), float(x.max()))
         (torch.float32, (3, 4, 5), 1.0)
     """
-    from PIL import Image
-
-    with Image.open(path) as im:
-        arr = np.asarray(im.convert("RGB"), dtype=np.float32) / 255  # (H, W, 3)
-    return torch.from_numpy(arr.transpose(2, 0, 1).copy())
+    return read_image(path).float() / 255  # uint8 (3, H, W) -> float32 in [0, 1]
 
 
 def read_mask(path: str | Path, label_map: Mapping | None = None) -> torch.Tensor:

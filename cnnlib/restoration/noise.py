@@ -28,19 +28,9 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
-from cnnlib._checks import check_float, check_int
+from cnnlib._checks import check_float, check_generator, check_int
 
 __all__ = ["add_gaussian_noise", "add_correlated_noise", "gaussian_kernel1d", "random_patches"]
-
-
-def _check_generator(generator: object, optional: bool = True) -> torch.Generator | None:
-    """Return ``generator`` if it is a ``torch.Generator`` (or ``None`` where that is allowed)."""
-    if generator is None and optional:
-        return None
-    if not isinstance(generator, torch.Generator):
-        expected = "a torch.Generator or None" if optional else "a torch.Generator"
-        raise TypeError(f"generator must be {expected}, got {type(generator).__name__}")
-    return generator
 
 
 def _randn(shape: tuple[int, ...], like: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
@@ -87,7 +77,7 @@ def add_gaussian_noise(x: torch.Tensor, sigma: float, generator: torch.Generator
     """
     _float_tensor(x)
     sigma = check_float(sigma, "sigma", 0.0, low_inclusive=True)
-    generator = _check_generator(generator)
+    generator = check_generator(generator)
     noisy = x + sigma * _randn(tuple(x.shape), x, generator)
     return noisy.clamp(0, 1) if clip else noisy
 
@@ -152,7 +142,7 @@ def add_correlated_noise(x: torch.Tensor, sigma: float, correlation_length: floa
         raise ValueError(f"x must have shape (C, H, W) or (N, C, H, W), got shape {tuple(x.shape)}")
     sigma = check_float(sigma, "sigma", 0.0, low_inclusive=True)
     length = check_float(correlation_length, "correlation_length", 0.0)
-    generator = _check_generator(generator)
+    generator = check_generator(generator)
     xb = x[None] if x.dim() == 3 else x
     N, C, H, W = xb.shape
     g = gaussian_kernel1d(length, dtype=x.dtype).to(x.device)
@@ -215,7 +205,7 @@ def random_patches(images: torch.Tensor | Sequence[torch.Tensor], size: int, cou
                              f"images[{i}] has {p.shape[0]}")
     size = check_int(size, "size")
     count = check_int(count, "count", 0)
-    generator = _check_generator(generator)
+    generator = check_generator(generator)
     smallest = min(min(p.shape[1:]) for p in photos)
     if size > smallest:
         raise ValueError(f"size must be at most the smallest image side ({smallest}), got {size}")

@@ -23,8 +23,7 @@ import math
 
 import torch
 
-from cnnlib._checks import check_float, check_int, check_tensor
-from cnnlib.restoration.noise import _check_generator
+from cnnlib._checks import check_float, check_generator, check_int, check_tensor
 
 __all__ = ["blind_spot_mask", "masked_mse"]
 
@@ -87,7 +86,7 @@ def blind_spot_mask(x: torch.Tensor, ratio: float, generator: torch.Generator,
     if not x.is_floating_point():
         raise TypeError(f"x must be a floating-point tensor, got {x.dtype}")
     ratio = check_float(ratio, "ratio", 0.0, 1.0)
-    generator = _check_generator(generator, optional=False)
+    generator = check_generator(generator, optional=False)
     window = check_int(window, "window", 3)
     if window % 2 == 0:
         raise ValueError(f"window must be odd (the pixel sits at its centre), got {window}")
