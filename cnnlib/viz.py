@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import textwrap
 from collections.abc import Sequence
 
 import torch
@@ -148,18 +149,42 @@ def plot_history(history):
     return history.plot()
 
 
-def show_source(obj):
+def show_source(obj, first: str | None = None, last: str | None = None):
     """The source code of a function, class or module, syntax-highlighted in Jupyter.
 
     The book shows library code this way (by inclusion), never as a pasted copy that could drift.
+    With ``first`` (and ``last``), only the lines from the first one containing ``first`` to the
+    next one containing ``last`` (default: to the end), dedented: the lines that carry the idea,
+    without the argument checks around them.
+
+    Args:
+        obj: a function, class or module.
+        first (str | None): text of the first line to show.
+        last (str | None): text of the last line to show (searched from ``first`` on).
 
     Returns:
         IPython.display.Code
 
+    Raises:
+        ValueError: if no line contains ``first`` or ``last``.
+
     Example:
         >>> "def show_source" in show_source(show_source).data
         True
+        >>> print(show_source(_as_images, "if isinstance", "images = images[None, None]").data)
+        if isinstance(images, torch.Tensor):
+            if images.dim() == 2:
+                images = images[None, None]
     """
     from IPython.display import Code
 
-    return Code(inspect.getsource(obj), language="python")
+    if first is None:
+        return Code(inspect.getsource(obj), language="python")
+    lines = inspect.getsource(obj).splitlines()
+    start = next((k for k, line in enumerate(lines) if first in line), None)
+    if start is None:
+        raise ValueError(f"no line of {getattr(obj, '__qualname__', obj)!r} contains {first!r}")
+    end = len(lines) - 1 if last is None else next((k for k in range(start, len(lines)) if last in lines[k]), None)
+    if end is None:
+        raise ValueError(f"no line of {getattr(obj, '__qualname__', obj)!r} after {first!r} contains {last!r}")
+    return Code(textwrap.dedent("\n".join(lines[start:end + 1])), language="python")

@@ -3,6 +3,7 @@
 Reference: matplotlib's own figure objects, and torch's RNG re-run with the same seed.
 """
 
+import inspect
 import matplotlib
 
 matplotlib.use("Agg")
@@ -41,3 +42,17 @@ def test_device_and_seeding():
         cnnlib.seed_everything(-1)
     with pytest.raises(TypeError, match="seed must be an int"):
         cnnlib.seed_everything("0")
+
+
+def test_show_source_between_two_lines_dedented_and_bad_markers():
+    from cnnlib.segmentation import UNet
+    full = inspect.getsource(UNet.forward).splitlines()
+    part = show_source(UNet.forward, "skips = [", "return self.head").data.splitlines()
+    i = next(k for k, line in enumerate(full) if "skips = [" in line)
+    j = next(k for k, line in enumerate(full) if "return self.head" in line)
+    assert part == [line[8:] for line in full[i:j + 1]]  # the same lines, two indent levels removed
+    assert show_source(UNet.forward, "return self.head").data.startswith("return self.head(x)")
+    with pytest.raises(ValueError, match="no line"):
+        show_source(UNet.forward, "not in the source")
+    with pytest.raises(ValueError, match="after"):
+        show_source(UNet.forward, "return self.head", "skips = [")

@@ -15,15 +15,15 @@
 - a segmentation folder on disk, ``images/`` paired with ``masks/`` by file stem
   (:mod:`~cnnlib.data.segfolder`).
 - which worker process read an item of a ``DataLoader`` (:mod:`~cnnlib.data.workers`).
-- mini-batches straight from tensors in memory, shuffled or drawn with replacement
-  (:mod:`~cnnlib.data.batches`).
+- mini-batches straight from tensors in memory, shuffled or drawn with replacement, and tiles
+  with their masks cut and turned at random (:mod:`~cnnlib.data.batches`).
 """
 
 from cnnlib.data.augment import (
     ColorShift, Compose, PCAColorShift, RandomAffine, RandomCrop, RandomHorizontalFlip, RandomRotation, affine,
     center_crop, five_crop, ten_crop,
 )
-from cnnlib.data.batches import RandomBatches, ShuffledBatches
+from cnnlib.data.batches import RandomBatches, ShuffledBatches, TileBatches
 from cnnlib.data.coco import COCO_ANNOTATIONS_URL, download_coco_annotations, load_coco, read_image, save_coco
 from cnnlib.data.dna import IUPAC_CODES, DNADataset, make_dna_dataset, one_hot_dna
 from cnnlib.data.idx import MNIST_FILES, download_mnist, load_mnist_idx, read_idx
@@ -48,7 +48,7 @@ __all__ = [
     "Compose", "affine", "center_crop", "five_crop", "ten_crop",
     "save_coco", "load_coco", "read_image", "download_coco_annotations", "COCO_ANNOTATIONS_URL",
     "CLASS_NAMES", "SEGMENTATION_CLASSES", "ShapesConfig", "ShapesScene", "make_scene", "ShapesDataset",
-    "detection_collate", "WithWorkerId", "ShuffledBatches", "RandomBatches",
+    "detection_collate", "WithWorkerId", "ShuffledBatches", "RandomBatches", "TileBatches",
     "ROAD_CLASSES", "RoadsConfig", "make_roads_tile", "RoadsDataset", "roads_tensors", "ColourRule",
     "fit_colour_rule", "colour_rule_baseline", "SegmentationFolder", "read_mask", "read_image_float",
 ]

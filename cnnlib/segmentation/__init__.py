@@ -9,7 +9,7 @@
 - :mod:`~cnnlib.segmentation.losses`: soft Dice loss and class weights (inverse and median
   frequency) for weighted cross-entropy (which is ``F.cross_entropy(weight=...)``);
 - :mod:`~cnnlib.segmentation.metrics`: confusion matrix, pixel accuracy, per-class and mean IoU,
-  Dice, averaged over the data set or per image;
+  Dice, averaged over the data set or per image, and the boundary IoU of contour bands;
 - :mod:`~cnnlib.segmentation.steps`: the training step for :func:`cnnlib.train.fit`;
 - :mod:`~cnnlib.segmentation.draw`: masks blended over images, image / target / prediction
   grids (matplotlib, imported only when called).
@@ -24,7 +24,8 @@ from cnnlib.segmentation.draw import draw_masks, overlay_mask
 from cnnlib.segmentation.fcn import FCN, bilinear_kernel
 from cnnlib.segmentation.losses import class_weights, dice_loss
 from cnnlib.segmentation.metrics import (
-    confusion_matrix, dice_coefficient, dice_per_class, iou_per_class, mean_iou, pixel_accuracy,
+    boundary_band, boundary_iou, confusion_matrix, dice_coefficient, dice_per_class, iou_per_class, mean_iou,
+    pixel_accuracy,
 )
 from cnnlib.segmentation.steps import SEGMENTATION_LOSSES, segmentation_step
 from cnnlib.segmentation.unet import UNet, double_conv
@@ -36,6 +37,7 @@ __all__ = [
     "dice_loss", "class_weights",
     # metrics
     "confusion_matrix", "pixel_accuracy", "iou_per_class", "mean_iou", "dice_per_class", "dice_coefficient",
+    "boundary_band", "boundary_iou",
     # training and pictures
     "SEGMENTATION_LOSSES", "segmentation_step", "overlay_mask", "draw_masks",
 ]

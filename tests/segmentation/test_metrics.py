@@ -190,3 +190,78 @@ def test_cuda_matches_cpu():
             assert same(got.cpu(), fn(pred, target, 5, ignore_index=255, **kw))
     expected = pixel_accuracy(pred, target, 255).item()
     assert pixel_accuracy(pred.cuda(), target.cuda(), 255).item() == pytest.approx(expected)
+
+
+# --- boundary IoU: the band by scipy's erosion and by a loop over the (2d+1)-square -----------
+
+def band_by_scipy(mask: np.ndarray, d: int) -> np.ndarray:
+    """Mask minus its erosion by a (2d+1)-square, outside the image counted as background."""
+    from scipy.ndimage import binary_erosion
+    eroded = binary_erosion(mask, structure=np.ones((2 * d + 1, 2 * d + 1), bool), border_value=0)
+    return mask & ~eroded
+
+
+def band_by_loop(mask: np.ndarray, d: int) -> np.ndarray:
+    H, W = mask.shape
+    out = np.zeros_like(mask)
+    for i in range(H):
+        for j in range(W):
+            if not mask[i, j]:
+                continue
+            for a in range(i - d, i + d + 1):
+                for b in range(j - d, j + d + 1):
+                    if not (0 <= a < H and 0 <= b < W) or not mask[a, b]:
+                        out[i, j] = True
+    return out
+
+
+@pytest.mark.parametrize("d", [1, 2, 3])
+def test_boundary_band_matches_scipy_erosion_and_a_loop(d):
+    from cnnlib.segmentation import boundary_band
+    gen = torch.Generator().manual_seed(d)
+    masks = (torch.rand(4, 11, 9, generator=gen) < 0.7).long()
+    band = boundary_band(masks, d)
+    assert band.dtype == torch.bool and band.shape == masks.shape
+    for m, b in zip(masks.numpy().astype(bool), band.numpy()):
+        np.testing.assert_array_equal(b, band_by_scipy(m, d))
+        np.testing.assert_array_equal(b, band_by_loop(m, d))
+    np.testing.assert_array_equal(boundary_band(masks[0].bool(), d).numpy(), band[0].numpy())  # (H, W) too
+
+
+def test_boundary_iou_hand_computed_shift_and_dataset_sums():
+    from cnnlib.segmentation import boundary_iou
+    target = torch.zeros(8, 8, dtype=torch.long)
+    target[2:6, 2:6] = 1                      # a 4x4 square: with d = 2 every pixel is on its band
+    assert boundary_iou(target, target).item() == 1.0
+    assert boundary_iou(target.roll(1, 1), target).item() == pytest.approx(12 / 20)
+    big = torch.zeros(20, 20, dtype=torch.long)
+    big[2:18, 2:18] = 1                       # 16x16: band of width 1 = 60 px, its interior does not count
+    shifted = big.roll(1, 1)
+    band_t = torch.from_numpy(band_by_loop(big.numpy().astype(bool), 1))
+    band_p = torch.from_numpy(band_by_loop(shifted.numpy().astype(bool), 1))
+    expected = (band_t & band_p).sum().item() / (band_t | band_p).sum().item()
+    assert boundary_iou(shifted, big, width=1).item() == pytest.approx(expected)
+    assert boundary_iou(shifted, big, width=1) < iou_per_class(shifted, big, 2)[1]  # harsher than mask IoU
+    # data set level: sums over images, not the mean of per-image ratios
+    both = boundary_iou(torch.stack([target.roll(1, 1), shifted[:8, :8]]), torch.stack([target, big[:8, :8]]))
+    b = [(torch.from_numpy(band_by_loop(x.numpy().astype(bool), 2))) for x in
+         (target.roll(1, 1), target, shifted[:8, :8], big[:8, :8])]
+    inter = (b[0] & b[1]).sum() + (b[2] & b[3]).sum()
+    union = (b[0] | b[1]).sum() + (b[2] | b[3]).sum()
+    assert both.item() == pytest.approx((inter / union).item())
+    assert math.isnan(boundary_iou(torch.zeros(3, 4, 4, dtype=torch.long), torch.zeros(3, 4, 4, dtype=torch.long)))
+
+
+def test_boundary_iou_rejects_bad_inputs():
+    from cnnlib.segmentation import boundary_band, boundary_iou
+    m = torch.zeros(4, 4, dtype=torch.long)
+    with pytest.raises(TypeError, match="float"):
+        boundary_iou(m.float(), m)
+    with pytest.raises(ValueError, match="0 .* and 1"):
+        boundary_iou(m + 2, m)
+    with pytest.raises(ValueError, match="same shape"):
+        boundary_iou(m, torch.zeros(4, 5, dtype=torch.long))
+    with pytest.raises(ValueError, match="width"):
+        boundary_band(m, 0)
+    with pytest.raises(TypeError, match="torch.Tensor"):
+        boundary_band(np.zeros((4, 4)), 1)
