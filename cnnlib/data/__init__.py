@@ -10,8 +10,8 @@
 - COCO-style detection annotations, written and read (:mod:`~cnnlib.data.coco`).
 - shapes scenes for detection and segmentation, boxes and masks from a seed
   (:mod:`~cnnlib.data.shapes`).
-- roads from above: aerial-looking tiles with road masks from a seed, and the colour-rule
-  baseline they defeat (:mod:`~cnnlib.data.roads`).
+- roads from above: aerial-looking tiles with road masks from a seed (:mod:`~cnnlib.data.roads`),
+  and the colour-rule baseline they defeat (:mod:`~cnnlib.data.roads_baseline`).
 - a segmentation folder on disk, ``images/`` paired with ``masks/`` by file stem
   (:mod:`~cnnlib.data.segfolder`).
 - which worker process read an item of a ``DataLoader`` (:mod:`~cnnlib.data.workers`).
@@ -29,10 +29,8 @@ from cnnlib.data.dna import IUPAC_CODES, DNADataset, make_dna_dataset, one_hot_d
 from cnnlib.data.idx import MNIST_FILES, download_mnist, load_mnist_idx, read_idx
 from cnnlib.data.images import PHOTOS, load_digits_tensors, load_lfw_subset, load_photo
 from cnnlib.data.mnist import MNIST_SPLIT, AugmentedDataset, MNISTSplit, mnist_loaders, mnist_split
-from cnnlib.data.roads import (
-    ROAD_CLASSES, ColourRule, RoadsConfig, RoadsDataset, colour_rule_baseline, fit_colour_rule, make_roads_tile,
-    roads_tensors,
-)
+from cnnlib.data.roads import ROAD_CLASSES, RoadsConfig, RoadsDataset, make_roads_tile, roads_tensors
+from cnnlib.data.roads_baseline import ColourRule, colour_rule_baseline, fit_colour_rule
 from cnnlib.data.segfolder import SegmentationFolder, read_image_float, read_mask
 from cnnlib.data.shapes import (
     CLASS_NAMES, SEGMENTATION_CLASSES, ShapesConfig, ShapesDataset, ShapesScene, detection_collate, make_scene,

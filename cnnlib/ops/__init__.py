@@ -10,8 +10,9 @@ Chapter 1 of the book imports everything from here. One concept per module:
 - :mod:`~cnnlib.ops.correlate`: the textbook single-channel convolution and correlation.
 - :mod:`~cnnlib.ops.conv_backward`: the hand-written backward pass (seed 003's ``g`` and ``h``).
 - :mod:`~cnnlib.ops.pool`: max, average and L2 pooling, and their backward.
-- :mod:`~cnnlib.ops.transpose`: transposed convolution three ways, its checkerboard overlap, and
-  max-unpooling (chapter 4, segmentation).
+- :mod:`~cnnlib.ops.transpose`: transposed convolution three ways and its checkerboard overlap
+  (chapter 4, segmentation).
+- :mod:`~cnnlib.ops.unpool`: max-unpooling with the switches of max pooling.
 - :mod:`~cnnlib.ops.local`: locally connected (unshared) and tiled convolution.
 - :mod:`~cnnlib.ops.receptive_field`: receptive field size, jump and start per layer.
 - :mod:`~cnnlib.ops.filters`: edge detectors and Gabor filters.
@@ -49,9 +50,9 @@ from cnnlib.ops.transpose import (
     conv_transpose2d_as_gradient,
     conv_transpose2d_zero_insertion,
     conv_transpose_output_size,
-    max_unpool2d,
     transpose_overlap,
 )
+from cnnlib.ops.unpool import max_unpool2d
 from cnnlib.ops.unfold import col2im, im2col
 
 __all__ = [

@@ -1,10 +1,8 @@
-"""Tests for cnnlib.data.roads: the roads-from-above tiles and the colour-rule baseline.
+"""Tests for cnnlib.data.roads: the roads-from-above tiles.
 
 Reference: the data set's promises checked directly on the drawn tiles (seeding, shapes, value
 ranges, a binary mask, houses off the road, trees over it); road widths measured independently
-from the mask with scipy's Euclidean distance transform; the colour rule's thresholds checked
-against a brute-force search over a coarser grid of thresholds, scored by an IoU computed in
-this file from the pixel features.
+from the mask with scipy's Euclidean distance transform.
 """
 
 import numpy as np
@@ -13,10 +11,7 @@ import torch
 from scipy import ndimage
 
 from cnnlib.data import paired
-from cnnlib.data.roads import (
-    ROAD_CLASSES, ColourRule, RoadsConfig, RoadsDataset, colour_rule_baseline, fit_colour_rule,
-    make_roads_tile, roads_tensors,
-)
+from cnnlib.data.roads import ROAD_CLASSES, RoadsConfig, RoadsDataset, make_roads_tile, roads_tensors
 
 N_TILES = 200
 
@@ -132,37 +127,6 @@ def test_dataset_transform_and_overrides():
     assert narrow.config.width == (2.0, 2.0) and narrow.config.max_roads == 1
 
 
-def test_colour_rule_is_far_from_good():
-    train_x, train_m = roads_tensors(N_TILES, seed=0)
-    test_x, test_m = roads_tensors(N_TILES, seed=10_000)
-    rule = fit_colour_rule(train_x, train_m)
-    assert isinstance(rule, ColourRule) and 0 <= rule.min_value <= rule.max_value <= 1
-    pred = colour_rule_baseline(test_x, rule)
-    assert pred.shape == test_m.shape and pred.dtype == torch.int64
-    assert iou(pred, test_m) <= 0.6  # measured about 0.25
-
-
-def test_fit_colour_rule_beats_a_brute_force_grid():
-    x, m = roads_tensors(30, seed=1)
-    chroma, value = x.amax(1) - x.amin(1), x.mean(1)
-    best = 0.0
-    for c in np.arange(1, 17) / 16:  # a coarser grid than the fit's 64 bins: the fit must do as well
-        for lo in np.arange(0, 16) / 16:
-            for hi in np.arange(lo * 16 + 1, 17) / 16:
-                pred = (chroma < c) & (value >= lo) & (value < hi)
-                best = max(best, iou(pred.long(), m))
-    rule = fit_colour_rule(x, m)
-    assert iou(colour_rule_baseline(x, rule), m) >= best - 1e-3
-
-
-def test_colour_rule_by_hand():
-    # four pixels (rgb): chroma 0, 0.4, 0, 0.1; brightness 0.5, 0.33, 0.9, 0.5
-    x = torch.tensor([[0.5, 0.5, 0.5], [0.2, 0.6, 0.2], [0.9, 0.9, 0.9], [0.45, 0.5, 0.55]])
-    images = x.T.reshape(1, 3, 2, 2)
-    assert colour_rule_baseline(images, ColourRule(0.12, 0.3, 0.7)).flatten().tolist() == [1, 0, 0, 1]
-    assert colour_rule_baseline(images, ColourRule(0.05, 0.3, 0.7)).flatten().tolist() == [1, 0, 0, 0]
-
-
 def test_config_validation():
     with pytest.raises(ValueError, match="image_size must be >= 32"):
         RoadsConfig(image_size=16)
@@ -188,11 +152,3 @@ def test_config_validation():
         RoadsDataset(2)[2]
     with pytest.raises(ValueError, match="n must be >= 1"):
         roads_tensors(0)
-    with pytest.raises(ValueError, match=r"images must be float RGB images \(N, 3, H, W\)"):
-        colour_rule_baseline(torch.zeros(1, 1, 4, 4), ColourRule(0.1, 0.2, 0.8))
-    with pytest.raises(TypeError, match="rule must be a ColourRule"):
-        colour_rule_baseline(torch.zeros(1, 3, 4, 4), (0.1, 0.2, 0.8))
-    with pytest.raises(ValueError, match="no road pixel"):
-        fit_colour_rule(torch.zeros(1, 3, 4, 4), torch.zeros(1, 4, 4, dtype=torch.long))
-    with pytest.raises(ValueError, match="masks must have shape \\(1, 4, 4\\)"):
-        fit_colour_rule(torch.zeros(1, 3, 4, 4), torch.zeros(1, 4, 5, dtype=torch.long))
