@@ -10,10 +10,12 @@ import inspect
 import math
 import textwrap
 from collections.abc import Sequence
+from typing import Any
 
+import numpy as np
 import torch
 
-__all__ = ["image_grid", "show_kernels", "show_feature_maps", "plot_history", "show_source"]
+__all__ = ["image_grid", "show_kernels", "show_feature_maps", "plot_history", "show_source", "to_hwc"]
 
 
 def _as_images(images) -> list[torch.Tensor]:
@@ -188,3 +190,41 @@ def show_source(obj, first: str | None = None, last: str | None = None):
     if end is None:
         raise ValueError(f"no line of {getattr(obj, '__qualname__', obj)!r} after {first!r} contains {last!r}")
     return Code(textwrap.dedent("\n".join(lines[start:end + 1])), language="python")
+
+
+def to_hwc(image: Any) -> np.ndarray:
+    """An image as the numpy array matplotlib shows: ``(H, W)`` or ``(H, W, 3)``, uint8 or float in [0, 1].
+
+    Args:
+        image (Tensor[C, H, W] | Tensor[H, W] | ndarray): ``C`` in (1, 3); a numpy image is
+            ``(H, W)`` or ``(H, W, C)`` with ``C`` in (1, 3, 4). Floats are clipped to [0, 1].
+
+    Returns:
+        ndarray: uint8 kept as it is, anything else as float64.
+
+    Raises:
+        TypeError: for anything but a tensor or an array; ValueError: for another shape.
+
+    Example:
+        >>> to_hwc(torch.ones(3, 2, 4) * 2).shape, float(to_hwc(torch.ones(3, 2, 4) * 2).max())
+        ((2, 4, 3), 1.0)
+    """
+    if isinstance(image, torch.Tensor):
+        x = image.detach().cpu()
+        if x.dim() == 3 and x.shape[0] in (1, 3):
+            x = x.permute(1, 2, 0)  # (C, H, W) -> (H, W, C)
+        elif x.dim() != 2:
+            raise ValueError(f"image must be a Tensor[C, H, W] with C in (1, 3) or [H, W], "
+                             f"got shape {tuple(image.shape)}")
+        arr = x.numpy()
+    elif isinstance(image, np.ndarray):
+        arr = image
+        if not (arr.ndim == 2 or (arr.ndim == 3 and arr.shape[2] in (1, 3, 4))):
+            raise ValueError(f"a numpy image must be (H, W) or (H, W, C), got shape {arr.shape}")
+    else:
+        raise TypeError(f"image must be a torch.Tensor or numpy array, got {type(image).__name__}")
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[..., 0]
+    if arr.dtype != np.uint8:
+        arr = np.clip(arr.astype(np.float64), 0.0, 1.0)
+    return arr

@@ -13,31 +13,9 @@ import numpy as np
 import torch
 
 from cnnlib.detection.boxes import validate_boxes
+from cnnlib.viz import to_hwc
 
 __all__ = ["draw_boxes", "plot_pr_curve"]
-
-
-def _to_hwc(image: Any) -> np.ndarray:
-    """An image as a numpy array matplotlib shows: (H, W) or (H, W, 3), uint8 or float in [0, 1]."""
-    if isinstance(image, torch.Tensor):
-        x = image.detach().cpu()
-        if x.dim() == 3 and x.shape[0] in (1, 3):
-            x = x.permute(1, 2, 0)  # (C, H, W) -> (H, W, C)
-        elif x.dim() != 2:
-            raise ValueError(f"image must be a Tensor[C, H, W] with C in (1, 3) or [H, W], "
-                             f"got shape {tuple(image.shape)}")
-        arr = x.numpy()
-    elif isinstance(image, np.ndarray):
-        arr = image
-        if not (arr.ndim == 2 or (arr.ndim == 3 and arr.shape[2] in (1, 3, 4))):
-            raise ValueError(f"a numpy image must be (H, W) or (H, W, C), got shape {arr.shape}")
-    else:
-        raise TypeError(f"image must be a torch.Tensor or numpy array, got {type(image).__name__}")
-    if arr.ndim == 3 and arr.shape[2] == 1:
-        arr = arr[..., 0]
-    if arr.dtype != np.uint8:
-        arr = np.clip(arr.astype(np.float64), 0.0, 1.0)
-    return arr
 
 
 def draw_boxes(
@@ -84,7 +62,7 @@ def draw_boxes(
     import matplotlib.patches as mpatches
     import matplotlib.pyplot as plt
 
-    arr = _to_hwc(image)
+    arr = to_hwc(image)
     b = validate_boxes(boxes).detach().cpu()
     K = b.shape[0]
     labels = None if labels is None else torch.as_tensor(labels).reshape(-1).tolist()

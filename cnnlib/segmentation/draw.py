@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from cnnlib._checks import check_float
-from cnnlib.detection.draw import _to_hwc
+from cnnlib.viz import to_hwc
 from cnnlib.segmentation.metrics import mean_iou
 
 __all__ = ["overlay_mask", "draw_masks"]
@@ -65,7 +65,7 @@ def overlay_mask(image: torch.Tensor | np.ndarray, mask: torch.Tensor | np.ndarr
         ([0.5, 0.0, 0.0], [0.0, 0.0, 0.0])
     """
     check_float(alpha, "alpha", 0.0, 1.0, low_inclusive=True, high_inclusive=True)
-    img = _to_hwc(image)
+    img = to_hwc(image)
     img = img / 255.0 if img.dtype == np.uint8 else img.astype(np.float64)
     if img.ndim == 2:
         img = np.repeat(img[..., None], 3, axis=2)                  # grey -> (H, W, 3)
