@@ -40,6 +40,7 @@ import math
 import os
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -55,6 +56,9 @@ DATA_CALLS = {"ShapesDataset", "single_object_scenes", "window_crops", "kmeans_a
               "FacesDataset"}
 SEED_CALLS = {"seed_everything", "manual_seed"}
 RECORDER = "__robustness_record__"
+# CPython 3.11's ast.parse is not thread-safe ("AST constructor recursion depth mismatch" when two
+# runs rewrite their notebooks at once in the thread pool of --jobs 2): one rewrite at a time.
+_REWRITE_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -237,7 +241,8 @@ def run_one(path: Path, config: Config, timeout: int = 3600) -> Run:
     with tempfile.TemporaryDirectory() as tmp:
         record_file = Path(tmp) / "records.jsonl"
         record_file.touch()
-        copy = rewrite(nb, config.seed, record_file)
+        with _REWRITE_LOCK:
+            copy = rewrite(nb, config.seed, record_file)
         start = time.perf_counter()
         client = NotebookClient(copy, timeout=timeout, kernel_name="python3", allow_errors=True,
                                 record_timing=False, resources={"metadata": {"path": str(path.parent)}})
