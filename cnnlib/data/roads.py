@@ -37,10 +37,10 @@ Dataset card
 - **Difficulty**: colour alone is far from enough: the best "grey-ish, mid-brightness" rule
   (:func:`cnnlib.data.roads_baseline.fit_colour_rule`, thresholds tuned on 400 training tiles)
   reaches a foreground IoU of 0.27 on 1,000 held-out tiles, because fallow fields, roofs and shadows are grey too and dirt
-  roads are not. A small U-Net (base 16, depth 3; cross-entropy + Dice, AdamW with a
+  roads are not. A small U-Net (base 16, depth 2; cross-entropy + Dice, AdamW with a
   one-cycle learning rate up to 0.01) trained on 2,400 tiles for 1,200 steps of 16 random 48x48
   crops, each turned by one of the square's 8 symmetries (:class:`~cnnlib.data.TileBatches`),
-  about 0.05 s a step on two CPU cores, reaches 0.88 on 500 held-out tiles (book section 4.3,
+  about 0.04 s a step on two CPU cores, reaches 0.88 on 500 held-out tiles (book section 4.3,
   over seeds, thread counts and CPU kernels); an FCN of output stride 8 trained the same way
   for 450 steps stays below 0.7.
 - **Splits**: tile ``i`` of :class:`RoadsDataset` comes from ``default_rng([seed, i])``, so a
