@@ -21,6 +21,9 @@ Submodules (imported on first use, so ``import cnnlib`` stays light):
   pixel accuracy, IoU and Dice per class, a confusion matrix.
 - :mod:`cnnlib.restoration`: synthetic noise, DnCNN, a denoising autoencoder, Noise2Void's
   blind-spot masking, PSNR and SSIM, scikit-image's classical denoisers.
+- :mod:`cnnlib.generative`: masked convolutions, PixelCNN and gated PixelCNN, likelihood in nats
+  and bits per dimension, naive and cached samplers, DCGAN and a conditional GAN with their
+  losses and training step, Fréchet distance and Inception-style score.
 - :mod:`cnnlib.bench`: :func:`~cnnlib.bench.median_ms`, the timing behind the book's speed tables.
 
 Example:
@@ -40,7 +43,7 @@ from cnnlib.model_summary import summary
 __version__ = "0.1.0"
 
 _SUBMODULES = ("ops", "data", "train", "viz", "models", "interpret", "detection", "segmentation",
-               "restoration", "bench")
+               "restoration", "generative", "bench")
 
 __all__ = ["default_device", "seed_everything", "summary", *_SUBMODULES]
 

@@ -1,0 +1,1 @@
+"""Tests of :mod:`cnnlib.generative`, one file per module."""
