@@ -21,6 +21,11 @@ Submodules (imported on first use, so ``import cnnlib`` stays light):
   pixel accuracy, IoU and Dice per class, a confusion matrix.
 - :mod:`cnnlib.restoration`: synthetic noise, DnCNN, a denoising autoencoder, Noise2Void's
   blind-spot masking, PSNR and SSIM, scikit-image's classical denoisers.
+- :mod:`cnnlib.metric_learning`: pairwise distances, contrastive and triplet losses with
+  batch-all, batch-hard and semi-hard mining, P x K batches, the learned-similarity head,
+  softmax, CosFace and ArcFace heads, a face database, ROC, EER and TAR at a fixed FAR.
+- :mod:`cnnlib.style`: Gram matrices, content, style and total-variation costs, a random
+  multi-scale texture network, style transfer by L-BFGS or Adam over the image.
 - :mod:`cnnlib.generative`: masked convolutions, PixelCNN and gated PixelCNN, likelihood in nats
   and bits per dimension, naive and cached samplers, DCGAN and a conditional GAN with their
   losses and training step, Fréchet distance and Inception-style score.
@@ -43,7 +48,7 @@ from cnnlib.model_summary import summary
 __version__ = "0.1.0"
 
 _SUBMODULES = ("ops", "data", "train", "viz", "models", "interpret", "detection", "segmentation",
-               "restoration", "generative", "bench")
+               "restoration", "metric_learning", "style", "generative", "bench")
 
 __all__ = ["default_device", "seed_everything", "summary", *_SUBMODULES]
 

@@ -17,6 +17,9 @@
 - which worker process read an item of a ``DataLoader`` (:mod:`~cnnlib.data.workers`).
 - mini-batches straight from tensors in memory, shuffled or drawn with replacement, and tiles
   with their masks cut and turned at random (:mod:`~cnnlib.data.batches`).
+- procedural faces of many identities under pose, light, expression and occlusion, drawn from a
+  seed (:mod:`~cnnlib.data.faces`), and a face-identity folder on disk laid out as LFW,
+  ``root/<name>/<name>_0001.jpg`` (:mod:`~cnnlib.data.identity_folder`).
 """
 
 from cnnlib.data.augment import (
@@ -26,6 +29,10 @@ from cnnlib.data.augment import (
 from cnnlib.data.batches import RandomBatches, ShuffledBatches, TileBatches
 from cnnlib.data.coco import COCO_ANNOTATIONS_URL, download_coco_annotations, load_coco, read_image, save_coco
 from cnnlib.data.dna import IUPAC_CODES, DNADataset, make_dna_dataset, one_hot_dna
+from cnnlib.data.faces import (
+    FACE_SPLITS, FaceConfig, FacesDataset, faces_tensors, identity_traits, photo_nuisances, render_faces,
+)
+from cnnlib.data.identity_folder import IdentityFolder, load_identity_folder
 from cnnlib.data.idx import MNIST_FILES, download_mnist, load_mnist_idx, read_idx
 from cnnlib.data.images import PHOTOS, load_digits_tensors, load_lfw_subset, load_photo
 from cnnlib.data.mnist import MNIST_SPLIT, AugmentedDataset, MNISTSplit, mnist_loaders, mnist_split
@@ -49,4 +56,6 @@ __all__ = [
     "detection_collate", "WithWorkerId", "ShuffledBatches", "RandomBatches", "TileBatches",
     "ROAD_CLASSES", "RoadsConfig", "make_roads_tile", "RoadsDataset", "roads_tensors", "ColourRule",
     "fit_colour_rule", "colour_rule_baseline", "SegmentationFolder", "read_mask", "read_image_float",
+    "FACE_SPLITS", "FaceConfig", "identity_traits", "photo_nuisances", "render_faces", "FacesDataset",
+    "faces_tensors", "IdentityFolder", "load_identity_folder",
 ]

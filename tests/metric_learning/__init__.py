@@ -1,0 +1,1 @@
+"""Tests of :mod:`cnnlib.metric_learning`, one file per module."""

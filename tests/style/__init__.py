@@ -1,0 +1,1 @@
+"""Tests of :mod:`cnnlib.style`, one file per module."""
