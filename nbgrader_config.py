@@ -14,7 +14,10 @@ import sys
 from pathlib import Path
 
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-from nbgrader.preprocessors import ClearHiddenTests, GetGrades, NbGraderPreprocessor
+from nbgrader.converters import Autograde
+from nbgrader.preprocessors import ClearHiddenTests, Execute, GetGrades, NbGraderPreprocessor
+
+from coursegrader.preprocessor import SandboxedExecute
 
 c = get_config()  # noqa: F821 (provided by nbgrader)
 
@@ -45,6 +48,18 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 # Per-cell execution limit while autograding (the default of 30 s is too tight for a slow laptop
 # running the hidden tests of a loop-based convolution; the solution needs about 1 s per cell).
 c.Execute.timeout = 180
+c.SandboxedExecute.timeout = 180
+
+# Every submission runs in a bubblewrap sandbox (coursegrader/sandbox.py; the instructor guide's
+# "Sandbox" section): SandboxedExecute takes the place of nbgrader's Execute, so the steps after
+# it, which write the gradebook, run where no student code ran. Limits per notebook besides the
+# per-cell one: c.SandboxedExecute.notebook_timeout (s), memory_bytes (per process), processes,
+# output_bytes (per cell). COURSEGRADER_UNSANDBOXED=yes (`make autograde ... UNSANDBOXED=yes`)
+# grades with nbgrader's own Execute instead: students' code then runs as you, in the course root.
+if os.environ.get("COURSEGRADER_UNSANDBOXED", "") != "yes":
+    _steps = Autograde.class_traits()["autograde_preprocessors"].default()
+    c.Autograde.autograde_preprocessors = [SandboxedExecute if step is Execute else step for step in _steps]
+    assert SandboxedExecute in c.Autograde.autograde_preprocessors, "nbgrader's Autograde no longer runs Execute"
 
 # A student who deletes a test cell gets it back, and it is graded.
 c.OverwriteCells.add_missing_cells = True

@@ -13,6 +13,7 @@ untouched release, every mutant of the registry, and the broken submissions of `
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import os
 import shutil
@@ -23,6 +24,7 @@ from pathlib import Path
 import nbformat
 from nbgrader.api import Gradebook
 
+from coursegrader import sandbox
 from tests.grading.assignments import Assignment, Mutant
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,13 +39,29 @@ BROKEN = ("invalid-json", "deleted-test-cell", "deleted-solution-cell", "raises-
 RESERVED_IDS = (SOLUTION, UNTOUCHED, *BROKEN)
 
 
+@functools.cache
+def sandbox_problem() -> str | None:
+    """Why submissions cannot be graded in the bubblewrap sandbox here (None: they can).
+
+    Without one the grading checks grade unsandboxed (as ``make autograde UNSANDBOXED=yes``) and
+    the sandbox's own checks skip, unless ``CNNLIB_REQUIRE_SANDBOX=1`` (set by .ci/run, which
+    installs bubblewrap), which turns the problem into a failure.
+    """
+    return sandbox.check()
+
+
+def sandbox_required() -> bool:
+    return os.environ.get("CNNLIB_REQUIRE_SANDBOX", "") not in ("", "0")
+
+
 def nbgrader_env(decoy: Path) -> dict[str, str]:
     """The environment nbgrader runs in: none of the help ``make`` gives it, and a trap.
 
     This environment's bin/ is not on PATH, and JUPYTER_PATH (searched before every other
     kernel folder) holds a decoy ``python3`` kernel that cannot start, as for a user whose
     JUPYTER_PATH points at other kernels: nbgrader_config.py alone must make nbgrader find this
-    environment's kernel and its ``alembic``.
+    environment's kernel and its ``alembic``. Submissions run in the sandbox where it works
+    (:func:`sandbox_problem`).
     """
     kernel = decoy / "kernels" / "python3"
     kernel.mkdir(parents=True, exist_ok=True)
@@ -55,6 +73,10 @@ def nbgrader_env(decoy: Path) -> dict[str, str]:
     env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep) if p and p != env_bin)
     env["JUPYTER_PATH"] = str(decoy)
     env["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
+    if sandbox_problem() is not None:
+        if sandbox_required():
+            raise RuntimeError(f"CNNLIB_REQUIRE_SANDBOX is set, but {sandbox_problem()}")
+        env["COURSEGRADER_UNSANDBOXED"] = "yes"
     return env
 
 

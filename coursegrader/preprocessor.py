@@ -1,0 +1,120 @@
+"""``SandboxedExecute``: nbgrader's ``Execute`` step of ``nbgrader autograde``, in a sandbox.
+
+nbgrader 0.9 autogrades a submission in two passes of preprocessors: the sanitising pass
+(``ClearOutput``, ``OverwriteCells``, ... which put the original test cells back) and the
+autograde pass (``Execute``, ..., ``SaveAutoGrades``, which writes the scores to the gradebook).
+``nbgrader_config.py`` puts this preprocessor in the place of ``Execute``: it sends the sanitised
+notebook to a fresh bubblewrap sandbox (:mod:`coursegrader.sandbox`) and puts the outputs of the
+executed cells back, so that the following steps, the gradebook's writers among them, run in the
+grader's process, where no student code ran, and read only outputs.
+
+A notebook stopped by a limit (its wall clock, a dead kernel) is graded all the same: the cell it
+stopped in and every later code cell get an error output that says why, so their tests score 0
+and the feedback shows the reason; the grader's log names the student. A sandbox that cannot
+start at all is a problem of the machine, not of the student: that raises, so nbgrader reports
+the student as not graded (an ``ERROR`` line, and a non-zero exit) instead of giving 0.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+import nbformat
+from nbformat import NotebookNode
+from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import Float, Integer
+
+from coursegrader.run_notebook import clip_outputs
+from coursegrader.sandbox import INSTALL_HINT, Limits, SandboxUnavailable, bwrap, run_notebook
+
+_STREAMS = ("stdout", "stderr")
+
+
+def _output(raw) -> NotebookNode | None:
+    """A valid nbformat output made of ``raw`` (as the sandbox reported it), or None."""
+    if not isinstance(raw, dict):
+        return None
+    kind = raw.get("output_type")
+    if kind == "stream" and raw.get("name") in _STREAMS and isinstance(raw.get("text"), str):
+        return nbformat.v4.new_output("stream", name=raw["name"], text=raw["text"])
+    if kind == "error":
+        traceback = raw.get("traceback")
+        return nbformat.v4.new_output("error", ename=str(raw.get("ename", "")), evalue=str(raw.get("evalue", "")),
+                                      traceback=[str(line) for line in traceback] if isinstance(traceback, list) else [])
+    if kind in ("display_data", "execute_result") and isinstance(raw.get("data"), dict):
+        data = {k: v for k, v in raw["data"].items() if isinstance(k, str) and isinstance(v, (str, list, dict))}
+        metadata = raw.get("metadata") if isinstance(raw.get("metadata"), dict) else {}
+        out = nbformat.v4.new_output(kind, data=data, metadata=metadata)
+        if kind == "execute_result":
+            count = raw.get("execution_count")
+            out.execution_count = count if isinstance(count, int) else None
+        try:
+            nbformat.validate(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(outputs=[out])]))
+        except nbformat.ValidationError:
+            return None
+        return out
+    return None
+
+
+def _error(ename: str, message: str) -> NotebookNode:
+    return nbformat.v4.new_output("error", ename=ename, evalue=message, traceback=[f"{ename}: {message}"])
+
+
+class SandboxedExecute(NbGraderPreprocessor):
+    """Execute the notebook in a bubblewrap sandbox and keep only the outputs of its cells."""
+
+    timeout = Integer(180, help="Seconds one cell may run; then the kernel is interrupted (as Execute.timeout).").tag(config=True)
+    notebook_timeout = Float(900.0, help="Seconds the whole notebook may run, the kernel's start included; "
+                                         "then its sandbox is killed.").tag(config=True)
+    memory_bytes = Integer(Limits.memory_bytes, help="Address space of each process of the notebook (RLIMIT_AS).").tag(config=True)
+    processes = Integer(Limits.processes, help="Processes and threads of the notebook (RLIMIT_NPROC).").tag(config=True)
+    output_bytes = Integer(Limits.output_bytes, help="Bytes of output kept per cell; the rest is dropped with a note.").tag(config=True)
+
+    @property
+    def limits(self) -> Limits:
+        return Limits(wall_s=self.notebook_timeout, cell_timeout_s=self.timeout, memory_bytes=self.memory_bytes,
+                      processes=self.processes, output_bytes=self.output_bytes)
+
+    def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
+        if bwrap() is None:
+            raise SandboxUnavailable(f"nbgrader_config.py grades in a sandbox, and bwrap is not installed. {INSTALL_HINT} "
+                                     "(COURSEGRADER_UNSANDBOXED=yes for nbgrader itself).")
+        student = resources.get("nbgrader", {}).get("student", "?")
+        name = f"{resources.get('unique_key') or 'notebook'}.ipynb"
+        with tempfile.TemporaryDirectory(prefix="coursegrader-nb-") as tmp:
+            path = Path(tmp) / name
+            nbformat.write(nb, path)
+            result = run_notebook(path, self.limits)
+        if not result.started:
+            raise RuntimeError(f"the grading sandbox did not start the notebook of {student!r} "
+                               f"({result.failure}); its log ends with:\n{result.log[-2000:]}")
+        self.log.info("Ran %s of %s in the sandbox in %.1f s (kernel ready after %.1f s)", name, student,
+                      result.seconds, result.startup_seconds)
+        self.merge(nb, result.cells, result.failure)
+        if isinstance(result.language_info, dict) and isinstance(result.language_info.get("name"), str):
+            nb.metadata["language_info"] = {k: v for k, v in result.language_info.items()  # small values only
+                                            if isinstance(k, str) and len(json.dumps(v)) < 200}
+        if result.failure:
+            self.log.warning("Student %r, %s: %s; the cells from there on score 0", student, name, result.failure)
+        return nb, resources
+
+    def merge(self, nb: NotebookNode, cells: dict[int, dict], failure: str | None) -> None:
+        """Put the outputs the sandbox reported into ``nb``; mark the cells that did not run."""
+        stopped_in = None
+        for index, cell in enumerate(nb.cells):
+            if cell.cell_type != "code":
+                continue
+            cell.outputs, cell.execution_count = [], None
+            if index in cells:
+                raw = clip_outputs([o for o in cells[index]["outputs"] if isinstance(o, dict)], self.output_bytes)
+                cell.outputs = [out for out in map(_output, raw) if out is not None]
+                cell.execution_count = cells[index]["execution_count"]
+            elif failure and cell.source.strip():  # nbclient skips empty cells: those never report
+                if stopped_in is None:
+                    stopped_in = index
+                    cell.outputs = [_error("NotebookStopped", f"{failure}, while this cell was running.")]
+                else:
+                    cell.outputs = [_error("NotRun", "this cell did not run: the notebook was stopped earlier, in "
+                                                     f"the cell marked NotebookStopped ({failure}).")]
