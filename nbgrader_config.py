@@ -15,9 +15,9 @@ from pathlib import Path
 
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.converters import Autograde
-from nbgrader.preprocessors import ClearHiddenTests, Execute, GetGrades, NbGraderPreprocessor
+from nbgrader.preprocessors import ClearHiddenTests, DeduplicateIds, Execute, GetGrades, NbGraderPreprocessor
 
-from coursegrader.preprocessor import SandboxedExecute
+from coursegrader.preprocessor import DeduplicateGradeIds, SandboxedExecute, StderrIsNotAnError
 
 c = get_config()  # noqa: F821 (provided by nbgrader)
 
@@ -56,10 +56,19 @@ c.SandboxedExecute.timeout = 180
 # per-cell one: c.SandboxedExecute.notebook_timeout (s), memory_bytes (per process), processes,
 # output_bytes (per cell). COURSEGRADER_UNSANDBOXED=yes (`make autograde ... UNSANDBOXED=yes`)
 # grades with nbgrader's own Execute instead: students' code then runs as you, in the course root.
-if os.environ.get("COURSEGRADER_UNSANDBOXED", "") != "yes":
-    _steps = Autograde.class_traits()["autograde_preprocessors"].default()
-    c.Autograde.autograde_preprocessors = [SandboxedExecute if step is Execute else step for step in _steps]
-    assert SandboxedExecute in c.Autograde.autograde_preprocessors, "nbgrader's Autograde no longer runs Execute"
+#
+# Right after execution, StderrIsNotAnError turns stderr output into ordinary output: nbgrader
+# would score 0 a test cell in which an answer logged a debug line. And DeduplicateGradeIds
+# replaces nbgrader's DeduplicateIds, which stops the whole notebook when a student has
+# copy-pasted a cell with its nbgrader metadata (coursegrader/preprocessor.py says why).
+_execute = Execute if os.environ.get("COURSEGRADER_UNSANDBOXED", "") == "yes" else SandboxedExecute
+_steps = Autograde.class_traits()["autograde_preprocessors"].default()
+assert Execute in _steps, "nbgrader's Autograde no longer runs Execute"
+c.Autograde.autograde_preprocessors = [s for step in _steps
+                                       for s in ((_execute, StderrIsNotAnError) if step is Execute else (step,))]
+_sanitize = Autograde.class_traits()["sanitize_preprocessors"].default()
+assert DeduplicateIds in _sanitize, "nbgrader's Autograde no longer runs DeduplicateIds"
+c.Autograde.sanitize_preprocessors = [DeduplicateGradeIds if step is DeduplicateIds else step for step in _sanitize]
 
 # A student who deletes a test cell gets it back, and it is graded.
 c.OverwriteCells.add_missing_cells = True

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import nbformat
 from nbformat import NotebookNode
-from nbgrader.preprocessors import NbGraderPreprocessor
+from nbgrader.preprocessors import DeduplicateIds, NbGraderPreprocessor
 from traitlets import Float, Integer
 
 from coursegrader.run_notebook import clip_outputs
@@ -118,3 +118,45 @@ class SandboxedExecute(NbGraderPreprocessor):
                 else:
                     cell.outputs = [_error("NotRun", "this cell did not run: the notebook was stopped earlier, in "
                                                      f"the cell marked NotebookStopped ({failure}).")]
+
+
+class StderrIsNotAnError(NbGraderPreprocessor):
+    """Show what student code wrote to stderr as ordinary output, so that it costs no points.
+
+    nbgrader 0.9 scores 0 a test cell with any output on stderr, as if it were an error: one
+    ``logging.warning`` debug line (the logging module writes to stderr) inside an answer zeroes
+    every test that calls it, however right the answer. Errors stay errors: an exception, a failed
+    assertion and a stopped notebook are ``error`` outputs, which this step leaves alone. Runs
+    right after the notebook is executed, before the scores are read.
+    """
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "code":
+            for output in cell.get("outputs", []):
+                if output.get("output_type") == "stream" and output.get("name") == "stderr":
+                    output["name"] = "stdout"
+        return cell, resources
+
+
+class DeduplicateGradeIds(DeduplicateIds):
+    """nbgrader's ``DeduplicateIds``, mended: a cell copied with its nbgrader metadata no longer stops grading.
+
+    A student who copy-pastes a test or answer cell in JupyterLab copies its metadata too, grade id
+    included. nbgrader keeps the last cell of each grade id and empties the metadata of the others
+    to ``{}``, a state its own ``OverwriteCells`` step then fails on (``KeyError: 'grade_id'``), so
+    the whole notebook scored 0. Here the other copies lose their nbgrader metadata entirely and
+    run as ordinary cells; the kept one is overwritten with the instructor's version as usual. A
+    cell whose nbgrader metadata has no grade id (hand-edited) is treated the same way.
+    """
+
+    def preprocess_cell(self, cell, resources, cell_index):
+        meta = cell.get("metadata", {})
+        if "nbgrader" in meta and not isinstance(meta["nbgrader"], dict) or (
+                isinstance(meta.get("nbgrader"), dict) and not meta["nbgrader"].get("grade_id")):
+            self.log.warning("A cell with nbgrader metadata but no grade id runs as an ordinary cell")
+            del meta["nbgrader"]
+            return cell, resources
+        cell, resources = super().preprocess_cell(cell, resources, cell_index)
+        if meta.get("nbgrader") == {}:
+            del meta["nbgrader"]
+        return cell, resources

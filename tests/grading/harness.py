@@ -35,7 +35,7 @@ KERNEL_PROBE = "grading-kernel-prefix="
 # Students of every graded course besides the mutants (mutant ids must differ from these).
 SOLUTION, UNTOUCHED = "solution", "untouched"
 BROKEN = ("invalid-json", "deleted-test-cell", "deleted-solution-cell", "raises-everywhere",
-          "tampered-tests", "warns-everywhere")
+          "tampered-tests", "warns-everywhere", "logs-everywhere", "duplicated-cells")
 RESERVED_IDS = (SOLUTION, UNTOUCHED, *BROKEN)
 
 
@@ -273,6 +273,26 @@ def _warn_first(gid: str, source: str) -> str:
     return "\n".join(lines)
 
 
+def _log_first(gid: str, source: str) -> str:
+    """Make an answer log a debug line (to stderr, through the logging module) when it is called."""
+    lines = source.splitlines()
+    body = next((i for i, line in enumerate(lines) if line.startswith((" ", "\t")) and line.strip()), None)
+    if body is None:
+        return f'import logging; logging.warning("debug line from {gid}")\n' + source
+    indent = lines[body][: len(lines[body]) - len(lines[body].lstrip())]
+    lines.insert(body, f'{indent}import logging; logging.warning("debug line from {gid}")')
+    return "\n".join(lines)
+
+
+def _duplicate_cells(nb) -> None:
+    """Copy-paste, as JupyterLab does (metadata kept, new cell id), the first answer and the first test cell."""
+    for predicate in (lambda c: is_solution(c) and c.cell_type == "code", is_test):
+        index = next(i for i, c in enumerate(nb.cells) if predicate(c))
+        twin = copy.deepcopy(nb.cells[index])
+        twin.id = f"pasted-{index}"
+        nb.cells.insert(index + 1, twin)
+
+
 def grade_all(root: Path, a: Assignment) -> Course:
     """A course with every standard submission of ``a`` graded in ONE ``nbgrader autograde`` run."""
     course = Course(root, a)
@@ -304,6 +324,10 @@ def grade_all(root: Path, a: Assignment) -> Course:
             cell.source = 'print("all tests passed")'
     course.submit("tampered-tests", tampered)
     course.submit("warns-everywhere", course.filled(transform=_warn_first))
+    course.submit("logs-everywhere", course.filled(transform=_log_first))
+    nb = course.filled()
+    _duplicate_cells(nb)
+    course.submit("duplicated-cells", nb)
 
     course.autograde()
     return course

@@ -115,13 +115,25 @@ def test_edited_test_cells_are_put_back(course: Course):
     assert all(s == 0 for s, _ in scores.values()), f"edited test cells were not overwritten: {scores}"
 
 
-def test_warnings_in_answers_cost_no_points(course: Course):
-    """nbgrader scores 0 a test cell that writes to stderr; the setup cell sends warnings to stdout."""
-    scores = course.scores("warns-everywhere")
-    assert not lost(scores), f"answers that only warn lost points in {lost(scores)}"
-    printed = [o.get("text", "") for c in course.autograded_notebook("warns-everywhere").cells
+@pytest.mark.parametrize("student,shown", [("warns-everywhere", "a harmless warning"),
+                                           ("logs-everywhere", "debug line from")])
+def test_warnings_and_logging_in_answers_cost_no_points(course: Course, student: str, shown: str):
+    """nbgrader scores 0 a test cell that writes to stderr: the setup cell sends warnings to stdout,
+    and StderrIsNotAnError relabels what else reached stderr (a ``logging`` debug line)."""
+    scores = course.scores(student)
+    assert not lost(scores), f"answers that only warn or log lost points in {lost(scores)}"
+    printed = [o.get("text", "") for c in course.autograded_notebook(student).cells
                if c.cell_type == "code" for o in c.outputs if o.output_type == "stream"]
-    assert any("a harmless warning" in t for t in printed), "the warnings were not shown to the student"
+    assert any(shown in t for t in printed), f"the lines {shown!r} were not shown to the student"
+
+
+def test_copy_pasted_cells_are_graded_normally(course: Course):
+    """A cell pasted with its nbgrader metadata made nbgrader stop on the notebook (DeduplicateGradeIds)."""
+    errors = [line for line in course.log.splitlines() if "for student 'duplicated-cells'" in line]
+    assert not errors, f"the notebook with pasted cells was not graded: {errors}"
+    scores = course.scores("duplicated-cells")
+    assert set(scores) == set(course.test_ids())
+    assert not lost(scores), f"pasted copies of an answer and a test cost points in {lost(scores)}"
 
 
 # -- feedback, export, validate ----------------------------------------------------------------
