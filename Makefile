@@ -21,7 +21,7 @@ help:
 	@echo "make test        run every test: unit tests, doctests, nbval over book/ and solutions/, grading checks, the book in Chromium"
 	@echo "make lab         open JupyterLab (with nbgrader) in the project environment"
 	@echo "make exercises   regenerate exercises/ from solutions/ with nbgrader generate_assignment"
-	@echo "make autograde A=01-convolution   grade submitted/*/A in a sandbox, then 'make feedback A=...' and 'make grades'"
+	@echo "make autograde A=01-convolution   grade submitted/*/A in sandboxes, all cores at once, then 'make feedback A=...' and 'make grades'"
 	@echo "make robustness NB=...   measure the figures a notebook asserts over seeds, code paths, threads"
 	@echo "make benchmark   time the convolution paths and NMS (CPU, and CUDA when present) into benchmarks/results/"
 
@@ -58,10 +58,15 @@ exercises: $(STAMP)
 # gradebook.db, graded notebooks to autograded/, feedback to feedback/, the export to grades.csv.
 # ARGS is passed on to nbgrader, e.g. ARGS="--student alice --force" to grade one student again.
 # Each submission runs in a bubblewrap sandbox (coursegrader/sandbox.py); without bwrap autograde
-# refuses, unless UNSANDBOXED=yes: students' code then runs as you, in the course root.
+# refuses, unless UNSANDBOXED=yes: students' code then runs as you, in the course root, one
+# notebook after the other. Sandboxed, coursegrader.grade runs JOBS notebooks at once (default:
+# every core; SCHEDULER=local or tcp://host:8786 for a dask cluster), then nbgrader records the
+# scores; a table lists every student's score and any problem.
 UNSANDBOXED ?=
+JOBS ?=
+SCHEDULER ?=
 autograde: $(STAMP)
-	@test -n "$(A)" || { echo "usage: make autograde A=01-convolution [ARGS='--student alice --force'] [UNSANDBOXED=yes]"; exit 2; }
+	@test -n "$(A)" || { echo "usage: make autograde A=01-convolution [ARGS='--student alice --force'] [JOBS=4] [UNSANDBOXED=yes]"; exit 2; }
 	@if [ "$(UNSANDBOXED)" = yes ]; then \
 	  echo "UNSANDBOXED=yes: every submission runs as $$(id -un), with access to everything you can read and write."; \
 	elif ! $(BIN)/python -m coursegrader.sandbox; then \
@@ -69,9 +74,11 @@ autograde: $(STAMP)
 	fi
 	@# Record the assignment and its graded cells in gradebook.db (rewrites exercises/$(A) identically).
 	$(BIN)/nbgrader generate_assignment $(A) --force
-	@echo "$(BIN)/nbgrader autograde $(A) --create $(ARGS)"
-	@COURSEGRADER_UNSANDBOXED=$(UNSANDBOXED) $(BIN)/nbgrader autograde $(A) --create $(ARGS) || { \
-	  echo "Some submissions could not be graded: the ERROR lines above name them. The others are in gradebook.db."; exit 1; }
+	@if [ "$(UNSANDBOXED)" = yes ]; then \
+	  COURSEGRADER_UNSANDBOXED=yes $(BIN)/nbgrader autograde $(A) --create $(ARGS); \
+	else \
+	  $(BIN)/python -m coursegrader.grade $(A) $(if $(JOBS),--jobs $(JOBS)) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(ARGS); \
+	fi || { echo "Some submissions could not be graded: the ERROR lines above name them. The others are in gradebook.db."; exit 1; }
 
 feedback: $(STAMP)
 	@test -n "$(A)" || { echo "usage: make feedback A=01-convolution [ARGS='--student alice --force']"; exit 2; }

@@ -17,6 +17,8 @@ the student as not graded (an ``ERROR`` line, and a non-zero exit) instead of gi
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import tempfile
 from pathlib import Path
@@ -24,10 +26,10 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 from nbgrader.preprocessors import DeduplicateIds, NbGraderPreprocessor
-from traitlets import Float, Integer
+from traitlets import Float, Integer, Unicode
 
 from coursegrader.run_notebook import clip_outputs
-from coursegrader.sandbox import INSTALL_HINT, Limits, SandboxUnavailable, bwrap, run_notebook
+from coursegrader.sandbox import INSTALL_HINT, Limits, Result, SandboxUnavailable, bwrap, run_notebook
 
 _STREAMS = ("stdout", "stderr")
 
@@ -58,6 +60,17 @@ def _output(raw) -> NotebookNode | None:
     return None
 
 
+def result_to_json(result: Result) -> str:
+    return json.dumps(dataclasses.asdict(result))
+
+
+def result_from_json(text: str) -> Result:
+    """A :class:`Result` written by :func:`result_to_json` (cell indices come back as ints)."""
+    raw = json.loads(text)
+    raw["cells"] = {int(k): v for k, v in raw["cells"].items()}
+    return Result(**raw)
+
+
 def _error(ename: str, message: str) -> NotebookNode:
     return nbformat.v4.new_output("error", ename=ename, evalue=message, traceback=[f"{ename}: {message}"])
 
@@ -71,11 +84,50 @@ class SandboxedExecute(NbGraderPreprocessor):
     memory_bytes = Integer(Limits.memory_bytes, help="Address space of each process of the notebook (RLIMIT_AS).").tag(config=True)
     processes = Integer(Limits.processes, help="Processes and threads of the notebook (RLIMIT_NPROC).").tag(config=True)
     output_bytes = Integer(Limits.output_bytes, help="Bytes of output kept per cell; the rest is dropped with a note.").tag(config=True)
+    uid = Integer(Limits.uid, help="The user the notebook runs as (when grading as root: a real uid, counted by "
+                                   "the process limit).").tag(config=True)
+    cache_dir = Unicode("", help="A folder of sandbox results by student and notebook (coursegrader.grade): a "
+                                 "notebook found there is not run again.").tag(config=True)
 
     @property
     def limits(self) -> Limits:
         return Limits(wall_s=self.notebook_timeout, cell_timeout_s=self.timeout, memory_bytes=self.memory_bytes,
-                      processes=self.processes, output_bytes=self.output_bytes)
+                      processes=self.processes, output_bytes=self.output_bytes, uid=self.uid)
+
+    def cache_path(self, nb: NotebookNode, student: str, name: str) -> Path | None:
+        """Where the result of this student's sanitised notebook is kept, or None without a cache.
+
+        The key is the notebook exactly as nbgrader hands it over (after it put the instructor's
+        test cells back) with the limits other than the user: the same submission graded again
+        with other test cells or limits is run again.
+        """
+        if not self.cache_dir:
+            return None
+        limits = dataclasses.replace(self.limits, uid=Limits.uid)
+        key = hashlib.sha256("\0".join([student, name, repr(limits), nbformat.writes(nb)]).encode()).hexdigest()
+        return Path(self.cache_dir) / f"{key}.json"
+
+    def execute(self, nb: NotebookNode, name: str, student: str) -> Result:
+        """Run ``nb`` in a sandbox, or take its result from the cache of a parallel run."""
+        cached = self.cache_path(nb, student, name)
+        if cached is not None and cached.is_file():
+            result = result_from_json(cached.read_text())
+            self.log.info("Result of %s of %s taken from the parallel run (it ran in %.1f s there)", name, student,
+                          result.seconds)
+            return result
+        with tempfile.TemporaryDirectory(prefix="coursegrader-nb-") as tmp:
+            path = Path(tmp) / name
+            nbformat.write(nb, path)
+            result = run_notebook(path, self.limits)
+        if result.started:
+            self.log.info("Ran %s of %s in the sandbox in %.1f s (kernel ready after %.1f s)", name, student,
+                          result.seconds, result.startup_seconds)
+        if cached is not None and result.started:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            partial = cached.with_suffix(".partial")
+            partial.write_text(result_to_json(result))
+            partial.replace(cached)  # complete or absent, even when two runs write it
+        return result
 
     def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
         if bwrap() is None:
@@ -83,15 +135,10 @@ class SandboxedExecute(NbGraderPreprocessor):
                                      "(COURSEGRADER_UNSANDBOXED=yes for nbgrader itself).")
         student = resources.get("nbgrader", {}).get("student", "?")
         name = f"{resources.get('unique_key') or 'notebook'}.ipynb"
-        with tempfile.TemporaryDirectory(prefix="coursegrader-nb-") as tmp:
-            path = Path(tmp) / name
-            nbformat.write(nb, path)
-            result = run_notebook(path, self.limits)
+        result = self.execute(nb, name, student)
         if not result.started:
             raise RuntimeError(f"the grading sandbox did not start the notebook of {student!r} "
                                f"({result.failure}); its log ends with:\n{result.log[-2000:]}")
-        self.log.info("Ran %s of %s in the sandbox in %.1f s (kernel ready after %.1f s)", name, student,
-                      result.seconds, result.startup_seconds)
         self.merge(nb, result.cells, result.failure)
         if isinstance(result.language_info, dict) and isinstance(result.language_info.get("name"), str):
             nb.metadata["language_info"] = {k: v for k, v in result.language_info.items()  # small values only
