@@ -15,9 +15,11 @@ from pathlib import Path
 
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.converters import Autograde
-from nbgrader.preprocessors import ClearHiddenTests, DeduplicateIds, Execute, GetGrades, NbGraderPreprocessor
+from nbgrader.preprocessors import (ClearHiddenTests, DeduplicateIds, Execute, GetGrades, NbGraderPreprocessor,
+                                    SaveAutoGrades)
 
 from coursegrader.preprocessor import DeduplicateGradeIds, SandboxedExecute, StderrIsNotAnError
+from coursegrader.review import FlagForReview
 
 c = get_config()  # noqa: F821 (provided by nbgrader)
 
@@ -61,11 +63,17 @@ c.SandboxedExecute.timeout = 180
 # would score 0 a test cell in which an answer logged a debug line. And DeduplicateGradeIds
 # replaces nbgrader's DeduplicateIds, which stops the whole notebook when a student has
 # copy-pasted a cell with its nbgrader metadata (coursegrader/preprocessor.py says why).
+#
+# After the scores are saved, FlagForReview reads the student's own code in this process (no
+# student code runs here) and flags the notebook in the gradebook when it uses what an honest
+# answer does not need: cnnlib, PyTorch's internals, the kernels to be written, exec, files...
+# (coursegrader/review.py; the flag never changes a score). Per assignment, the kernels are
+# c.FlagForReview.forbidden = {"01-convolution": ["conv2d", ...], ...}.
 _execute = Execute if os.environ.get("COURSEGRADER_UNSANDBOXED", "") == "yes" else SandboxedExecute
 _steps = Autograde.class_traits()["autograde_preprocessors"].default()
-assert Execute in _steps, "nbgrader's Autograde no longer runs Execute"
-c.Autograde.autograde_preprocessors = [s for step in _steps
-                                       for s in ((_execute, StderrIsNotAnError) if step is Execute else (step,))]
+assert Execute in _steps and SaveAutoGrades in _steps, "nbgrader's Autograde steps have changed"
+_after = {Execute: (_execute, StderrIsNotAnError), SaveAutoGrades: (SaveAutoGrades, FlagForReview)}
+c.Autograde.autograde_preprocessors = [s for step in _steps for s in _after.get(step, (step,))]
 _sanitize = Autograde.class_traits()["sanitize_preprocessors"].default()
 assert DeduplicateIds in _sanitize, "nbgrader's Autograde no longer runs DeduplicateIds"
 c.Autograde.sanitize_preprocessors = [DeduplicateGradeIds if step is DeduplicateIds else step for step in _sanitize]

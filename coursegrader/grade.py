@@ -128,8 +128,10 @@ def summary(course: Path, assignment: str, students: list[str], phase1: dict[str
             try:
                 sub = gb.find_submission(assignment, student)
                 row["score"], row["max_score"] = float(sub.score), float(sub.max_score)
-                if sub.needs_manual_grade:
-                    row["problem"] = "needs manual grading"
+                problems = ["needs manual grading"] if sub.needs_manual_grade else []
+                if any(nb.flagged for nb in sub.notebooks):
+                    problems.append("flagged for review (see the WARNING lines)")
+                row["problem"] = "; ".join(problems)
             except MissingEntry:
                 row["problem"] = "not graded"
             if task is not None and task.returncode != 0:

@@ -241,6 +241,14 @@ class Course:
             return {g.name: (float(g.score), float(g.max_score)) for g in nb.grades if g.cell.cell_type == "code"
                     and g.max_score > 0}
 
+    def flagged(self) -> dict[str, bool]:
+        """Whether each student's notebook is flagged for review, in this course and its shard."""
+        out = {} if self.shard is None else self.shard.flagged()
+        with self.gradebook() as gb:
+            for sub in gb.find_assignment(self.a.name).submissions:
+                out[sub.student.id] = any(nb.flagged for nb in sub.notebooks)
+        return out
+
     def needs_manual_grade(self, student: str) -> bool:
         if self.where(student) is not self:
             return self.shard.needs_manual_grade(student)

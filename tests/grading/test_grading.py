@@ -136,6 +136,17 @@ def test_copy_pasted_cells_are_graded_normally(course: Course):
     assert not lost(scores), f"pasted copies of an answer and a test cost points in {lost(scores)}"
 
 
+def test_code_that_calls_what_it_should_write_is_flagged_for_review(course: Course):
+    """FlagForReview (coursegrader.review) reads each student's code in the grader's process."""
+    flagged = course.flagged()
+    assert not flagged.get(SOLUTION), "the solution was flagged for review"
+    cheats = [m.id for m in course.a.mutants if "cnnlib" in m.id]
+    assert cheats, f"{course.a.name} has no mutant that calls cnnlib"
+    missed = [m for m in cheats if not flagged.get(m)]
+    assert not missed, f"mutants that call cnnlib were not flagged for review: {missed}"
+    assert "flagged for review" in course.log + course.shard.log
+
+
 # -- feedback, export, validate ----------------------------------------------------------------
 
 def _text(path: Path) -> str:
