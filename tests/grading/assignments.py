@@ -528,4 +528,296 @@ SEGMENTATION = Assignment(
     ),
 )
 
-ASSIGNMENTS: tuple[Assignment, ...] = (CONVOLUTION, ARCHITECTURES, DETECTION, SEGMENTATION)
+
+# ----------------------------------------------------------------------------------------------
+# 06 Generative models: PixelCNN and GANs
+# ----------------------------------------------------------------------------------------------
+
+_RASTER_LOOPS = """        for i in range(H):  # raster order: row by row,
+            for j in range(W):  # left to right,"""
+_COLUMN_LOOPS = """        for j in range(W):  # column by column (wrong: not raster order),
+            for i in range(H):  # top to bottom,"""
+_DRAW = "(u[:, c, i, j] < torch.sigmoid(logits[:, c, i, j]))"
+_ONE_PASS = """    with torch.no_grad():
+        logits = model(x)  # one pass on the blank canvas: every pixel drawn independently
+        for i in range(H):"""
+
+GENERATIVE = Assignment(
+    name="06-generative",
+    notebook="generative.ipynb",
+    total_points=13,
+    functions=(
+        ("causal_mask", "causal_mask(kernel_size, mask_type)"),
+        ("MaskedConv2d", "MaskedConv2d(c_in, c_out, kernel_size, mask_type)"),
+        ("bits_per_dim", "bits_per_dim(nll_nats, num_dims)"),
+        ("sample_pixelcnn", "sample_pixelcnn(model, n, shape, generator)"),
+        ("discriminator_loss", "discriminator_loss(d_real_logits, d_fake_logits)"),
+        ("generator_loss", "generator_loss(d_fake_logits)"),
+    ),
+    mutants=(
+        mutant("cmask-types-swapped", "causal_mask", "types A and B swapped: A reads the centre, B does not",
+               ('float(mask_type == "B")', 'float(mask_type == "A")'), loses=("test_causal_mask", "test_MaskedConv2d")),
+        mutant("cmask-row-below-open", "causal_mask", "the row just below the centre left unmasked (off by one)",
+               ("mask[c + 1:] = 0", "mask[c + 2:] = 0"), loses=("test_causal_mask", "test_MaskedConv2d")),
+        mutant("cmask-centre-row-right-open", "causal_mask", "the centre row right of the centre left unmasked",
+               ("    mask[c, c + 1:] = 0  # the centre row, right of the centre\n", ""),
+               loses=("test_causal_mask", "test_MaskedConv2d")),
+        mutant("cmask-transposed", "causal_mask", "column-major causality: the columns left of the centre and the pixels above it",
+               ("    return mask\n", "    return mask.T.contiguous()\n"), loses=("test_causal_mask", "test_MaskedConv2d")),
+        mutant("cmask-even-size-accepted", "causal_mask", "an even kernel_size accepted (it has no centre)",
+               (" or kernel_size % 2 == 0:", ":")),
+        mutant("cmask-calls-cnnlib", "causal_mask", "returns the book's cnnlib.generative.causal_mask",
+               ("    c = kernel_size // 2  # the centre\n",
+                "    import cnnlib.generative\n    return cnnlib.generative.causal_mask(kernel_size, mask_type)\n"),
+               loses=("test_causal_mask", "test_MaskedConv2d")),
+        mutant("mconv-masked-at-init-only", "MaskedConv2d", "the weights masked once in __init__, the plain convolution in forward",
+               ('        self.register_buffer("mask", causal_mask(kernel_size, mask_type))  # (k, k), the same for every channel pair\n',
+                '        self.register_buffer("mask", causal_mask(kernel_size, mask_type))\n'
+                "        with torch.no_grad():\n            self.weight *= self.mask  # masked once, at initialisation\n"),
+               ("F.conv2d(x, self.weight * self.mask, self.bias", "F.conv2d(x, self.weight, self.bias")),
+        mutant("mconv-mask-attribute", "MaskedConv2d", "the mask a plain tensor attribute, not a buffer: it stays behind on .to(device)",
+               ('self.register_buffer("mask", causal_mask(kernel_size, mask_type))', "self.mask = causal_mask(kernel_size, mask_type)")),
+        mutant("mconv-mask-parameter", "MaskedConv2d", "the mask an nn.Parameter: the optimiser trains it",
+               ('self.register_buffer("mask", causal_mask(kernel_size, mask_type))',
+                "self.mask = nn.Parameter(causal_mask(kernel_size, mask_type))")),
+        mutant("mconv-no-padding", "MaskedConv2d", "no padding: the output shrinks and is shifted",
+               ("super().__init__(c_in, c_out, kernel_size, padding=kernel_size // 2)", "super().__init__(c_in, c_out, kernel_size)")),
+        mutant("mconv-always-type-a", "MaskedConv2d", "mask_type ignored: mask A in every layer",
+               ("causal_mask(kernel_size, mask_type)", 'causal_mask(kernel_size, "A")')),
+        mutant("mconv-calls-cnnlib", "MaskedConv2d", "wraps the book's cnnlib.generative.MaskedConv2d",
+               ('        self.register_buffer("mask", causal_mask(kernel_size, mask_type))  # (k, k), the same for every channel pair\n',
+                "        import cnnlib.generative\n"
+                "        self.book = cnnlib.generative.MaskedConv2d(c_in, c_out, kernel_size, mask_type)\n"
+                '        self.weight, self.bias = self.book.weight, self.book.bias\n        self.register_buffer("mask", self.book.mask)\n'),
+               ("        return F.conv2d(x, self.weight * self.mask, self.bias, padding=self.padding)",
+                "        return self.book(x)")),
+        mutant("bpd-nats-per-dim", "bits_per_dim", "nats per dimension: not converted to bits",
+               ("/ (num_dims * math.log(2))", "/ num_dims")),
+        mutant("bpd-times-ln2", "bits_per_dim", "multiplied by ln 2 instead of divided",
+               ("float(nll_nats) / (num_dims * math.log(2))", "float(nll_nats) * math.log(2) / num_dims")),
+        mutant("bpd-log2-of-nll", "bits_per_dim", "log base 2 taken of the NLL itself instead of converting its unit",
+               ("float(nll_nats) / (num_dims * math.log(2))", "math.log2(float(nll_nats)) / num_dims")),
+        mutant("bpd-per-image", "bits_per_dim", "not divided by the number of dimensions: bits per image",
+               ("/ (num_dims * math.log(2))", "/ math.log(2)")),
+        mutant("bpd-calls-cnnlib", "bits_per_dim", "returns the book's cnnlib.generative.bits_per_dim",
+               ("    return float(nll_nats)", "    import cnnlib.generative\n    return cnnlib.generative.bits_per_dim(nll_nats, num_dims)\n    return float(nll_nats)")),
+        mutant("sample-column-order", "sample_pixelcnn", "pixels drawn column by column instead of row by row",
+               (_RASTER_LOOPS, _COLUMN_LOOPS)),
+        mutant("sample-argmax", "sample_pixelcnn", "the most likely value (sigmoid > 1/2) instead of a draw",
+               (_DRAW, "(logits[:, c, i, j] > 0)")),
+        mutant("sample-draws-wrong-side", "sample_pixelcnn", "1 where u > p: each pixel is 1 with probability 1 - p",
+               (_DRAW, "(u[:, c, i, j] > torch.sigmoid(logits[:, c, i, j]))")),
+        mutant("sample-global-rng", "sample_pixelcnn", "the uniforms drawn from the global generator, not from generator",
+               ("torch.rand((n, C, H, W), generator=generator, ", "torch.rand((n, C, H, W), ")),
+        mutant("sample-one-pass", "sample_pixelcnn", "one forward pass on the blank canvas: independent pixels, not autoregressive",
+               ("    with torch.no_grad():\n        for i in range(H):", _ONE_PASS),
+               ("                    logits = model(x)  # (n, C, H, W): a full forward pass on the canvas so far\n", "")),
+        mutant("sample-training-mode", "sample_pixelcnn", "the model left in training mode (dropout on)",
+               ("    model.eval()\n", "")),
+        mutant("sample-calls-cnnlib", "sample_pixelcnn", "returns the book's cnnlib.generative.sample_pixelcnn",
+               ("    C, H, W = shape\n", "    import cnnlib.generative\n    return cnnlib.generative.sample_pixelcnn(model, n, shape, generator)\n")),
+        mutant("dloss-labels-swapped", "discriminator_loss", "real images labelled 0 and generated ones 1",
+               ("F.binary_cross_entropy_with_logits(d_real_logits, torch.ones_like(d_real_logits))",
+                "F.binary_cross_entropy_with_logits(d_real_logits, torch.zeros_like(d_real_logits))"),
+               ("F.binary_cross_entropy_with_logits(d_fake_logits, torch.zeros_like(d_fake_logits))",
+                "F.binary_cross_entropy_with_logits(d_fake_logits, torch.ones_like(d_fake_logits))")),
+        mutant("dloss-log-sigmoid", "discriminator_loss", "log of sigmoid: -inf and NaN gradients for confident logits",
+               ("    return real + fake",
+                "    return -torch.log(torch.sigmoid(d_real_logits)).mean() - torch.log(1 - torch.sigmoid(d_fake_logits)).mean()")),
+        mutant("dloss-pooled-mean", "discriminator_loss", "one mean over the real and generated logits together",
+               ("    return real + fake",
+                "    logits = torch.cat([d_real_logits.flatten(), d_fake_logits.flatten()])\n"
+                "    labels = torch.cat([torch.ones(d_real_logits.numel()), torch.zeros(d_fake_logits.numel())]).to(logits)\n"
+                "    return F.binary_cross_entropy_with_logits(logits, labels)")),
+        mutant("dloss-calls-cnnlib", "discriminator_loss", "returns the book's cnnlib.generative.discriminator_loss",
+               ("    real = F.binary_cross_entropy_with_logits(",
+                "    import cnnlib.generative\n    return cnnlib.generative.discriminator_loss(d_real_logits, d_fake_logits)\n"
+                "    real = F.binary_cross_entropy_with_logits(")),
+        mutant("gloss-saturating", "generator_loss", "the saturating minimax loss mean log(1 - D(G(z)))",
+               ("return F.binary_cross_entropy_with_logits(d_fake_logits, torch.ones_like(d_fake_logits))",
+                "return -F.binary_cross_entropy_with_logits(d_fake_logits, torch.zeros_like(d_fake_logits))")),
+        mutant("gloss-fake-label", "generator_loss", "the generated images labelled 0, as in the discriminator's loss",
+               ("torch.ones_like(d_fake_logits)", "torch.zeros_like(d_fake_logits)")),
+        mutant("gloss-log-sigmoid", "generator_loss", "log of sigmoid: infinite for a confidently rejected image",
+               ("return F.binary_cross_entropy_with_logits(d_fake_logits, torch.ones_like(d_fake_logits))",
+                "return -torch.log(torch.sigmoid(d_fake_logits)).mean()")),
+        mutant("gloss-calls-cnnlib", "generator_loss", "returns the book's cnnlib.generative.generator_loss",
+               ("    return F.binary_cross_entropy_with_logits(",
+                "    import cnnlib.generative\n    return cnnlib.generative.generator_loss(d_fake_logits)\n"
+                "    return F.binary_cross_entropy_with_logits(")),
+    ),
+)
+
+
+# ----------------------------------------------------------------------------------------------
+# 05 Face recognition and neural style transfer
+# ----------------------------------------------------------------------------------------------
+
+_PDIST = """    sq = a.pow(2).sum(dim=1)[:, None] + b.pow(2).sum(dim=1)[None, :] - 2 * a @ b.T  # (N, M)
+    return sq.clamp_min(0)"""
+_PDIST_BY_ROW = """    rows = []
+    for i in range(len(a)):  # one Python step per row of a
+        rows.append((a[i] - b).pow(2).sum(dim=1))
+    return torch.stack(rows)"""
+_BH_BY_ANCHOR = """    losses = []
+    for i in range(len(labels)):  # one Python step per anchor
+        if keep[i]:
+            losses.append(F.relu(hardest_positive[i] - hardest_negative[i] + margin))
+    return torch.stack(losses).mean()"""
+_STYLE_ONE_SIZE = """    N, C, H, W = a_g.shape
+    f_s, f_g = a_s.reshape(N, C, -1), a_g.reshape(N, C, -1)
+    G_s, G_g = f_s @ f_s.transpose(1, 2), f_g @ f_g.transpose(1, 2)  # unnormalised
+    return ((G_s - G_g) ** 2).sum() / (2 * H * W * C) ** 2  # the generated image's size for both"""
+_PDIST_LOSES = ("test_pairwise_sq_distances", "test_batch_hard_triplet_loss")  # batch-hard calls it
+_ARCFACE_TARGET = "target = torch.where(cos_y >= math.cos(math.pi - m), with_margin, fallback)"
+
+FACES_STYLE = Assignment(
+    name="05-faces-style",
+    notebook="faces_style.ipynb",
+    total_points=23,
+    functions=(
+        ("pairwise_sq_distances", "pairwise_sq_distances(a, b)"),
+        ("triplet_loss", "triplet_loss(anchor, positive, negative, margin=0.2)"),
+        ("contrastive_loss", "contrastive_loss(a, b, same, margin=1.0)"),
+        ("batch_hard_triplet_loss", "batch_hard_triplet_loss(embeddings, labels, margin=0.2)"),
+        ("verify", "verify(query_emb, enrolled_emb, threshold)"),
+        ("identify", "identify(query_emb, database, threshold)"),
+        ("arcface_logits", "arcface_logits(embeddings, weight, labels, s=64.0, m=0.5)"),
+        ("gram_matrix", "gram_matrix(features)"),
+        ("content_cost", "content_cost(a_c, a_g)"),
+        ("style_layer_cost", "style_layer_cost(a_s, a_g)"),
+    ),
+    mutants=(
+        mutant("pdist-not-squared", "pairwise_sq_distances", "the Euclidean distance, not its square",
+               ("return sq.clamp_min(0)", "return sq.clamp_min(0).sqrt()"),
+               loses=_PDIST_LOSES),
+        mutant("pdist-no-clamp", "pairwise_sq_distances", "the expansion not clamped at 0: rounding leaves negative squared distances",
+               ("return sq.clamp_min(0)", "return sq")),
+        mutant("pdist-cross-term-sign", "pairwise_sq_distances", "+ 2 a.b instead of - 2 a.b",
+               ("- 2 * a @ b.T", "+ 2 * a @ b.T"),
+               loses=_PDIST_LOSES),
+        mutant("pdist-calls-cdist", "pairwise_sq_distances", "torch.cdist squared instead of writing the distance",
+               (_PDIST, "    return torch.cdist(a, b).pow(2)"),
+               loses=_PDIST_LOSES),
+        mutant("pdist-loops-over-rows", "pairwise_sq_distances", "a Python loop over the rows of a",
+               (_PDIST, _PDIST_BY_ROW),
+               loses=_PDIST_LOSES),
+        mutant("pdist-calls-cnnlib", "pairwise_sq_distances", "returns the book's cnnlib.metric_learning.pairwise_sq_distances",
+               (_PDIST, "    import cnnlib.metric_learning\n    return cnnlib.metric_learning.pairwise_sq_distances(a, b)"),
+               loses=_PDIST_LOSES),
+        mutant("triplet-no-hinge", "triplet_loss", "no max(., 0): easy triplets keep pushing the negatives away",
+               ("F.relu(d_ap - d_an + margin).mean()", "(d_ap - d_an + margin).mean()")),
+        mutant("triplet-not-squared", "triplet_loss", "Euclidean distances instead of squared ones",
+               ("d_ap = (anchor - positive).pow(2).sum(dim=1)", "d_ap = (anchor - positive).pow(2).sum(dim=1).sqrt()"),
+               ("d_an = (anchor - negative).pow(2).sum(dim=1)", "d_an = (anchor - negative).pow(2).sum(dim=1).sqrt()")),
+        mutant("triplet-sum", "triplet_loss", "the sum over the triplets instead of the mean",
+               (".mean()", ".sum()")),
+        mutant("triplet-margin-subtracted", "triplet_loss", "the margin subtracted instead of added",
+               ("d_ap - d_an + margin", "d_ap - d_an - margin")),
+        mutant("triplet-fixed-margin", "triplet_loss", "the margin fixed at 0.2 whatever the argument",
+               ("d_ap - d_an + margin", "d_ap - d_an + 0.2")),
+        mutant("triplet-calls-cnnlib", "triplet_loss", "returns the book's cnnlib.metric_learning.triplet_loss",
+               ("    d_ap = (anchor", "    import cnnlib.metric_learning\n"
+                "    return cnnlib.metric_learning.triplet_loss(anchor, positive, negative, margin)\n    d_ap = (anchor")),
+        mutant("contrastive-labels-swapped", "contrastive_loss", "y = 1 read as different people: pulls strangers together",
+               ("y = same.to(a.dtype)", "y = 1 - same.to(a.dtype)")),
+        mutant("contrastive-no-hinge", "contrastive_loss", "(m - d) without max(0, .): pairs far apart still push",
+               ("F.relu(margin - d)", "(margin - d)")),
+        mutant("contrastive-not-squared", "contrastive_loss", "the Euclidean distance instead of the squared one",
+               ("d = (a - b).pow(2).sum(dim=1)", "d = (a - b).pow(2).sum(dim=1).sqrt()")),
+        mutant("contrastive-hinge-squared", "contrastive_loss", "the hinge squared again, max(0, m - d)^2",
+               ("F.relu(margin - d)", "F.relu(margin - d).pow(2)")),
+        mutant("contrastive-bool-arithmetic", "contrastive_loss", "labels used as given: 1 - y fails on bools",
+               ("y = same.to(a.dtype)", "y = same")),
+        mutant("contrastive-calls-cnnlib", "contrastive_loss", "returns the book's cnnlib.metric_learning.contrastive_loss",
+               ("    y = same.to(a.dtype)", "    import cnnlib.metric_learning\n"
+                "    return cnnlib.metric_learning.contrastive_loss(a, b, same, margin)\n    y = same.to(a.dtype)")),
+        mutant("bh-easiest-negative", "batch_hard_triplet_loss", "the farthest negative (the easiest) instead of the nearest",
+               ("d.masked_fill(~negative, math.inf).amin(dim=1)", "d.masked_fill(~negative, -math.inf).amax(dim=1)")),
+        mutant("bh-nearest-positive", "batch_hard_triplet_loss", "the nearest positive (the easiest) instead of the farthest",
+               ("d.masked_fill(~positive, -math.inf).amax(dim=1)", "d.masked_fill(~positive, math.inf).amin(dim=1)")),
+        mutant("bh-anchor-own-positive", "batch_hard_triplet_loss", "the anchor counted as its own positive: people with one photo become anchors",
+               ("positive, negative = same & ~itself, ~same", "positive, negative = same, ~same")),
+        mutant("bh-mean-over-all-anchors", "batch_hard_triplet_loss", "the mean over every anchor, those without a triplet counted as 0",
+               ("F.relu(hardest_positive[keep] - hardest_negative[keep] + margin).mean()",
+                "F.relu(hardest_positive - hardest_negative + margin).sum() / len(labels)")),
+        mutant("bh-loops-over-anchors", "batch_hard_triplet_loss", "a Python loop over the anchors",
+               ("    return F.relu(hardest_positive[keep] - hardest_negative[keep] + margin).mean()", _BH_BY_ANCHOR)),
+        mutant("bh-calls-cnnlib", "batch_hard_triplet_loss", "returns the book's cnnlib.metric_learning.batch_hard_triplet_loss",
+               ("    d = pairwise_sq_distances(embeddings, embeddings)", "    import cnnlib.metric_learning\n"
+                "    return cnnlib.metric_learning.batch_hard_triplet_loss(embeddings, labels, margin)\n"
+                "    d = pairwise_sq_distances(embeddings, embeddings)")),
+        mutant("verify-reversed", "verify", "the comparison reversed: far means the same person",
+               ("distance <= threshold", "distance >= threshold")),
+        mutant("verify-strict", "verify", "a distance at the threshold rejected (< instead of <=)",
+               ("distance <= threshold", "distance < threshold")),
+        mutant("verify-not-squared", "verify", "the Euclidean distance instead of the squared one",
+               (".pow(2).sum().item()", ".pow(2).sum().sqrt().item()")),
+        mutant("verify-calls-cnnlib", "verify", "wraps the book's cnnlib.metric_learning.verify",
+               ("    distance = (query_emb - enrolled_emb).pow(2).sum().item()\n    return distance, distance <= threshold",
+                "    import cnnlib.metric_learning\n"
+                "    distance, is_same = cnnlib.metric_learning.verify(query_emb, enrolled_emb, threshold)\n"
+                "    return distance.item(), bool(is_same)")),
+        mutant("identify-never-none", "identify", "never answers 'not recognised': always names the nearest person",
+               ("    if best > threshold:\n        return None, best  # not recognised\n", "")),
+        mutant("identify-strict-threshold", "identify", "a distance at the threshold not recognised",
+               ("if best > threshold:", "if best >= threshold:")),
+        mutant("identify-mean-photo", "identify", "a person with several photos compared through their mean photo",
+               ("d = (photos - query_emb).pow(2).sum(dim=1).min().item()", "d = (photos.mean(dim=0) - query_emb).pow(2).sum().item()")),
+        mutant("identify-tie-to-last", "identify", "ties go to the person enrolled last",
+               ("if d < best:", "if d <= best:")),
+        mutant("identify-not-squared", "identify", "the Euclidean distance instead of the squared one",
+               (".pow(2).sum(dim=1).min().item()", ".pow(2).sum(dim=1).sqrt().min().item()")),
+        mutant("identify-calls-cnnlib", "identify", "returns the book's cnnlib.metric_learning.identify",
+               ("    best_name, best = None, math.inf\n", "    import cnnlib.metric_learning\n"
+                "    return cnnlib.metric_learning.identify(query_emb, database, threshold)\n")),
+        mutant("arcface-margin-every-class", "arcface_logits", "the angular margin added to every class, not only the target",
+               ("cos_y = cos.gather(1, labels[:, None])  # (N, 1): the target class's cosine", "cos_y = cos  # (N, K): every class"),
+               ("return s * cos.scatter(1, labels[:, None], target)", "return s * target")),
+        mutant("arcface-no-fallback", "arcface_logits", "cos(theta + m) everywhere, also beyond theta = pi - m",
+               (_ARCFACE_TARGET, "target = with_margin")),
+        mutant("arcface-easy-margin", "arcface_logits", "the 'easy margin' variant: no margin where cos(theta) <= 0",
+               (_ARCFACE_TARGET, "target = torch.where(cos_y > 0, with_margin, cos_y)")),
+        mutant("arcface-cosine-margin", "arcface_logits", "CosFace's margin cos(theta) - m instead of the angular one",
+               ("with_margin = cos_y * math.cos(m) - sin_y * math.sin(m)", "with_margin = cos_y - m")),
+        mutant("arcface-unnormalised-weight", "arcface_logits", "the class weights not normalised",
+               ("F.normalize(weight, dim=1).T", "weight.T")),
+        mutant("arcface-no-scale", "arcface_logits", "the scale s forgotten",
+               ("return s * cos.scatter", "return cos.scatter")),
+        mutant("arcface-calls-cnnlib", "arcface_logits", "returns the book's cnnlib.metric_learning.arcface_logits",
+               ("    cos = F.normalize(embeddings", "    import cnnlib.metric_learning\n"
+                "    return cnnlib.metric_learning.arcface_logits(embeddings, weight, labels, s, m)\n    cos = F.normalize(embeddings")),
+        mutant("gram-not-normalised", "gram_matrix", "G = F F^T not divided by C H W",
+               ("return f @ f.transpose(1, 2) / (C * H * W)", "return f @ f.transpose(1, 2)"),
+               loses=("test_gram_matrix", "test_style_layer_cost")),
+        mutant("gram-normalised-by-hw", "gram_matrix", "divided by H W only, not by C H W",
+               ("/ (C * H * W)", "/ (H * W)"), loses=("test_gram_matrix", "test_style_layer_cost")),
+        mutant("gram-not-transposed", "gram_matrix", "F F instead of F F^T",
+               ("f @ f.transpose(1, 2)", "f @ f"), loses=("test_gram_matrix", "test_style_layer_cost")),
+        mutant("gram-positions", "gram_matrix", "F^T F: positions against positions (HW x HW) instead of channels",
+               ("f @ f.transpose(1, 2)", "f.transpose(1, 2) @ f"), loses=("test_gram_matrix", "test_style_layer_cost")),
+        mutant("gram-scrambled-unroll", "gram_matrix", "reshaped to (N, H*W, C) as if channels were last: rows cut in the wrong places",
+               ("f = features.reshape(N, C, H * W)", "f = features.reshape(N, H * W, C).transpose(1, 2)"),
+               loses=("test_gram_matrix", "test_style_layer_cost")),
+        mutant("gram-calls-cnnlib", "gram_matrix", "returns the book's cnnlib.style.gram_matrix",
+               ("    N, C, H, W = features.shape\n", "    import cnnlib.style\n    return cnnlib.style.gram_matrix(features)\n"),
+               loses=("test_gram_matrix", "test_style_layer_cost")),
+        mutant("content-mean", "content_cost", "the mean over the activations instead of the sum",
+               (".pow(2).sum()", ".pow(2).mean()")),
+        mutant("content-no-half", "content_cost", "the factor 1/2 forgotten",
+               ("return 0.5 * (a_c", "return (a_c")),
+        mutant("content-calls-cnnlib", "content_cost", "returns the book's cnnlib.style.content_cost",
+               ("    return 0.5 * (a_c - a_g).pow(2).sum()", "    import cnnlib.style\n    return cnnlib.style.content_cost(a_c, a_g)")),
+        mutant("style-no-quarter", "style_layer_cost", "the factor 1/4 forgotten",
+               ("return 0.25 * (", "return (")),
+        mutant("style-activations-not-grams", "style_layer_cost", "the activations compared instead of their Gram matrices",
+               ("(gram_matrix(a_s) - gram_matrix(a_g))", "(a_s - a_g)")),
+        mutant("style-one-size-for-both", "style_layer_cost", "unnormalised Gram matrices divided by the generated image's size for both",
+               ("    return 0.25 * (gram_matrix(a_s) - gram_matrix(a_g)).pow(2).sum()", _STYLE_ONE_SIZE)),
+        mutant("style-calls-cnnlib", "style_layer_cost", "returns the book's cnnlib.style.style_layer_cost",
+               ("    return 0.25 * (gram_matrix(a_s) - gram_matrix(a_g)).pow(2).sum()",
+                "    import cnnlib.style\n    return cnnlib.style.style_layer_cost(a_s, a_g)")),
+    ),
+)
+
+ASSIGNMENTS: tuple[Assignment, ...] = (CONVOLUTION, ARCHITECTURES, DETECTION, SEGMENTATION, FACES_STYLE, GENERATIVE)
