@@ -38,7 +38,8 @@ LIBRARY = {"cnnlib"}
 INTERNALS = {"aten", "_C", "_VF", "_nn", "_convolution", "_refs", "_prims", "_decomp", "DisableTorchFunction",
              "DisableTorchFunctionSubclass", "TorchFunctionMode", "TorchDispatchMode", "_pop_mode", "_push_mode",
              "_pop_torch_function_stack", "_pop_torch_dispatch_mode", "_get_current_dispatch_mode",
-             "__torch_function__", "__torch_dispatch__", "_disabled_torch_function_impl"}
+             "__torch_function__", "__torch_dispatch__", "_disabled_torch_function_impl", "_python_dispatch",
+             "_pop_mode_temporarily", "_get_current_dispatch_mode_stack", "_len_torch_dispatch_stack"}
 # Attributes (anywhere in a dotted name) and bare names that change or inspect how the notebook runs.
 INTERPRETER = {"setprofile", "settrace", "_getframe", "f_globals", "f_locals", "f_back", "input_transformers_cleanup",
                "input_transformers_post", "ast_transformers", "register_magic_function", "get_referrers",

@@ -60,6 +60,8 @@ CHEATS = [
      "reaches into PyTorch's internals", []),
     ("import torch\nwith torch._C.DisableTorchFunction():\n    pass", "reaches into PyTorch's internals", []),
     ("import torch\ntorch._C._pop_torch_function_stack()", "reaches into PyTorch's internals", []),
+    ("from torch.utils._python_dispatch import _pop_mode_temporarily\nwith _pop_mode_temporarily():\n    pass",
+     "reaches into PyTorch's internals", []),
     ("from torch.overrides import TorchFunctionMode\nclass Quiet(TorchFunctionMode):\n    pass",
      "reaches into PyTorch's internals", []),
     ("import importlib\nm = importlib.import_module('numpy')", "runs code built at run time", []),
