@@ -53,7 +53,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # Calls whose ``seed=`` builds the data, not the training run: left alone.
 DATA_CALLS = {"ShapesDataset", "single_object_scenes", "window_crops", "kmeans_anchors", "mnist_split",
               "make_dna_dataset", "load", "shapes_dataset", "RoadsDataset", "roads_tensors", "make_roads_tile",
-              "FacesDataset"}
+              "FacesDataset", "faces_tensors", "render_faces"}
 SEED_CALLS = {"seed_everything", "manual_seed"}
 RECORDER = "__robustness_record__"
 # CPython 3.11's ast.parse is not thread-safe ("AST constructor recursion depth mismatch" when two

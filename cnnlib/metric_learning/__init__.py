@@ -14,7 +14,8 @@
   face database to enrol people in;
 - :mod:`~cnnlib.metric_learning.roc`: ROC, AUC, EER, TAR at a fixed FAR, threshold choice;
 - :mod:`~cnnlib.metric_learning.few_shot`: N-way K-shot episode accuracy;
-- :mod:`~cnnlib.metric_learning.steps`: the training steps for :func:`cnnlib.train.fit`.
+- :mod:`~cnnlib.metric_learning.steps`: the training steps for :func:`cnnlib.train.fit`;
+- :mod:`~cnnlib.metric_learning.embedder`: a small face-embedding CNN, the ``f`` the book trains.
 
 Embeddings are float ``Tensor[N, D]``, labels integer ``Tensor[N]``; distances are squared
 Euclidean unless a ``metric`` says otherwise, and a pair is "same" when ``d <= threshold``.
@@ -22,6 +23,7 @@ The procedural faces to train on are :mod:`cnnlib.data.faces`.
 """
 
 from cnnlib.metric_learning.database import FaceDatabase, identify, verify
+from cnnlib.metric_learning.embedder import FaceEmbedder
 from cnnlib.metric_learning.distances import METRICS, pairwise_distances, pairwise_sq_distances, safe_sqrt
 from cnnlib.metric_learning.few_shot import few_shot_accuracy
 from cnnlib.metric_learning.losses import contrastive_loss, pair_sq_distances, triplet_loss
@@ -50,5 +52,5 @@ __all__ = [
     "verify", "identify", "FaceDatabase", "all_pairs", "roc_curve", "roc_auc", "equal_error_rate", "tar_at_far",
     "THRESHOLD_CRITERIA", "choose_threshold", "verification_rates", "few_shot_accuracy",
     # training
-    "METRIC_LOSSES", "metric_step", "head_step",
+    "METRIC_LOSSES", "metric_step", "head_step", "FaceEmbedder",
 ]
