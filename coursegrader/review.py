@@ -46,14 +46,15 @@ INTERPRETER = {"setprofile", "settrace", "_getframe", "f_globals", "f_locals", "
                "__code__", "__globals__", "__closure__", "__builtins__", "__dict__", "get_ipython", "InteractiveShell",
                "vars", "globals", "locals"}
 DYNAMIC_NAMES = {"exec", "eval", "compile", "__import__"}  # bare names only: model.eval() is honest
-MODULES = {"subprocess": "touches files, processes or the network", "socket": "touches files, processes or the network",
-           "ctypes": "touches files, processes or the network", "signal": "touches files, processes or the network",
-           "shutil": "touches files, processes or the network", "multiprocessing": "touches files, processes or the network",
-           "urllib": "touches files, processes or the network", "requests": "touches files, processes or the network",
-           "http": "touches files, processes or the network", "importlib": "runs code built at run time",
-           "runpy": "runs code built at run time", "marshal": "runs code built at run time",
-           "types": "runs code built at run time", "builtins": "changes or inspects how the notebook runs",
-           "inspect": "changes or inspects how the notebook runs", "gc": "changes or inspects how the notebook runs"}
+SYSTEM_REASON = "touches files, processes or the network"
+DYNAMIC_REASON = "runs code built at run time"
+INTERPRETER_REASON = "changes or inspects how the notebook runs"
+MODULES = {  # a module, imported or used, and why it is flagged
+    **dict.fromkeys(("subprocess", "socket", "ctypes", "signal", "shutil", "multiprocessing", "urllib", "requests",
+                     "http"), SYSTEM_REASON),
+    **dict.fromkeys(("importlib", "runpy", "marshal", "types"), DYNAMIC_REASON),
+    **dict.fromkeys(("builtins", "inspect", "gc"), INTERPRETER_REASON),
+}
 OS_HARMLESS = {"path", "environ", "getpid", "cpu_count", "sep", "linesep"}
 LIBRARIES = {"torch", "F", "nn", "np", "numpy", "math", "sys", "builtins", "IPython", "operator", "functools"}
 _CONV = ["conv1d", "conv2d", "conv3d", "convolution", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
@@ -118,13 +119,13 @@ def scan(source: str, forbidden: Iterable[str] = ()) -> list[str]:
         if any(p in INTERNALS for p in parts):
             note(node, "reaches into PyTorch's internals", what)
         if any(p in INTERPRETER for p in parts) or parts[:2] == ["sys", "modules"]:
-            note(node, "changes or inspects how the notebook runs", what)
+            note(node, INTERPRETER_REASON, what)
         if any(p in ("FunctionType", "CodeType") for p in parts):
-            note(node, "runs code built at run time", what)
+            note(node, DYNAMIC_REASON, what)
         if parts and parts[0] in MODULES:
             note(node, MODULES[parts[0]], what)
         if parts and parts[0] == "os" and (len(parts) < 2 and not module or len(parts) >= 2 and parts[1] not in OS_HARMLESS):
-            note(node, "touches files, processes or the network", what)
+            note(node, SYSTEM_REASON, what)
         named = parts if module else parts[1:] if parts and parts[0] != "self" else []  # not the student's own attributes
         if any(p in forbidden for p in named):
             note(node, "names a kernel this assignment asks you to write", what)
@@ -148,11 +149,11 @@ def scan(source: str, forbidden: Iterable[str] = ()) -> list[str]:
             if node.id in LIBRARY:
                 note(node, "uses the book's library", node.id)
             if node.id in DYNAMIC_NAMES:
-                note(node, "runs code built at run time", node.id)
+                note(node, DYNAMIC_REASON, node.id)
             if node.id in INTERPRETER:
-                note(node, "changes or inspects how the notebook runs", node.id)
+                note(node, INTERPRETER_REASON, node.id)
             if node.id == "open":
-                note(node, "touches files, processes or the network", node.id)
+                note(node, SYSTEM_REASON, node.id)
         elif isinstance(node, ast.Constant) and isinstance(node.value, str):
             words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", node.value))
             if words & (LIBRARY | INTERNALS) or node.value in forbidden:
